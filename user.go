@@ -1,0 +1,164 @@
+package qianmian
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Consent records what a consumer agreed to, per purpose.
+type Consent struct {
+	// Personalization allows profiling and personalised rankings. Without it the consumer's
+	// events are stored but not profiled, and rankings are the store's non-personalised ones.
+	Personalization bool `json:"personalization"`
+	// Marketing allows the consumer to be included in marketing audiences and store follow-ups.
+	Marketing bool `json:"marketing"`
+	// Analytics allows the consumer's events to count in aggregate reports.
+	Analytics bool `json:"analytics"`
+}
+
+// DefaultConsent is the consent of a consumer who has not said otherwise: personalised
+// service and analytics (the purpose of the platform the consumer signed up to), no marketing.
+func DefaultConsent() Consent {
+	return Consent{Personalization: true, Marketing: false, Analytics: true}
+}
+
+// ConsentUpdate lists the purposes to change; nil leaves a purpose as it is.
+type ConsentUpdate struct {
+	Personalization *bool `json:"personalization,omitempty"`
+	Marketing       *bool `json:"marketing,omitempty"`
+	Analytics       *bool `json:"analytics,omitempty"`
+}
+
+// Apply returns c with the non-nil fields of u.
+func (u ConsentUpdate) Apply(c Consent) Consent {
+	if u.Personalization != nil {
+		c.Personalization = *u.Personalization
+	}
+	if u.Marketing != nil {
+		c.Marketing = *u.Marketing
+	}
+	if u.Analytics != nil {
+		c.Analytics = *u.Analytics
+	}
+	return c
+}
+
+// Gender values a consumer may declare.
+const (
+	GenderFemale = "female"
+	GenderMale   = "male"
+	GenderOther  = "other"
+)
+
+// User is a consumer (the c of S2b2c). Gender, BirthYear and City are declared attributes,
+// empty when not given. Name, Phone and Address are personal fields: stores encrypt them at
+// rest and only roles entitled to them see them.
+type User struct {
+	ID        string    `json:"id"`
+	Gender    string    `json:"gender,omitempty"`
+	BirthYear int       `json:"birth_year,omitempty"`
+	City      string    `json:"city,omitempty"`
+	Consent   Consent   `json:"consent"`
+	Name      string    `json:"name,omitempty"`
+	Phone     string    `json:"phone,omitempty"`
+	Address   string    `json:"address,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Validate reports an EINVALID error naming the field if the user cannot be stored.
+func (u *User) Validate() error {
+	if err := validID("id", u.ID); err != nil {
+		return err
+	}
+	switch u.Gender {
+	case "", GenderFemale, GenderMale, GenderOther:
+	default:
+		return Invalid("gender", "must be female, male or other, not %q", u.Gender)
+	}
+	if u.BirthYear != 0 && (u.BirthYear < 1900 || u.BirthYear > time.Now().Year()) {
+		return Invalid("birth_year", "must be between 1900 and this year")
+	}
+	if len(u.Phone) > 32 {
+		return Invalid("phone", "longer than 32 characters")
+	}
+	return nil
+}
+
+// UserService manages consumers.
+type UserService interface {
+	// UpsertUsers inserts or replaces users in one transaction. EINVALID if any is invalid.
+	// CreatedAt of an existing user is kept.
+	UpsertUsers(ctx context.Context, users []*User) error
+	// FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
+	FindUserByID(ctx context.Context, id string) (*User, error)
+	// FindUsers lists users ordered by id.
+	FindUsers(ctx context.Context, page Page) ([]*User, error)
+	// UpdateConsent changes the user's consent and returns the new state; ENOTFOUND if none.
+	UpdateConsent(ctx context.Context, id string, upd ConsentUpdate) (*User, error)
+}
+
+// IdentityType is the kind of an external identifier.
+type IdentityType string
+
+// Identity types.
+const (
+	IdentityDevice     IdentityType = "device"
+	IdentityAccount    IdentityType = "account"
+	IdentityPhoneHash  IdentityType = "phone_hash"
+	IdentityMembership IdentityType = "membership_card"
+)
+
+// IdentityRef names an identifier a channel knows a person by, before or without knowing
+// the user: a device id in the app, an account in the mini-program, a membership card at the
+// till. Channel is the channel that issued it; identifiers of different channels never collide.
+type IdentityRef struct {
+	Channel Channel      `json:"channel"`
+	Type    IdentityType `json:"type"`
+	Value   string       `json:"value"`
+}
+
+// Key returns the identity's canonical key, "channel:type:value".
+func (r IdentityRef) Key() string {
+	return string(r.Channel) + ":" + string(r.Type) + ":" + r.Value
+}
+
+// Validate reports an EINVALID error naming the field under prefix ("identity").
+func (r *IdentityRef) Validate(prefix string) error {
+	if err := r.Channel.Validate(prefix + ".channel"); err != nil {
+		return err
+	}
+	switch r.Type {
+	case IdentityDevice, IdentityAccount, IdentityPhoneHash, IdentityMembership:
+	default:
+		return Invalid(prefix+".type", "must be device, account, phone_hash or membership_card, not %q", r.Type)
+	}
+	if r.Value == "" || len(r.Value) > MaxIDLength || strings.TrimSpace(r.Value) != r.Value {
+		return Invalid(prefix+".value", "required, at most %d bytes, no surrounding space", MaxIDLength)
+	}
+	return nil
+}
+
+// AnonymousSubject returns the subject key events of an unlinked identity are kept under.
+// It cannot collide with a user id because user ids have no "~" prefix by convention of
+// this function's callers: stores keep subjects and user ids in separate columns.
+func (r IdentityRef) AnonymousSubject() string { return "~" + r.Key() }
+
+// Identity is an identifier linked to a user.
+type Identity struct {
+	IdentityRef
+	UserID   string    `json:"user_id"`
+	LinkedAt time.Time `json:"linked_at"`
+}
+
+// IdentityService ties identifiers from every channel to one user.
+type IdentityService interface {
+	// LinkIdentity links ref to userID. Linking an identity to the user it already belongs
+	// to is a no-op; ECONFLICT if it belongs to another user (the first link wins).
+	LinkIdentity(ctx context.Context, ref IdentityRef, userID string) error
+	// ResolveIdentity returns the user ref is linked to; ENOTFOUND if it is not linked.
+	ResolveIdentity(ctx context.Context, ref IdentityRef) (string, error)
+	// FindIdentities lists the identities linked to userID.
+	FindIdentities(ctx context.Context, userID string) ([]*Identity, error)
+}
