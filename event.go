@@ -270,7 +270,7 @@ func DecodeEvent(data []byte, now time.Time) (*Event, error) {
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		field := te.Field
+		field := strings.TrimPrefix(te.Field, "Event.")
 		if field == "" {
 			field = "body"
 		}
