@@ -1,0 +1,204 @@
+// Package http serves qianmian's REST API v1: event ingestion, the catalogue and people API,
+// store-scoped recommendations, health and metrics. Import it as qmhttp.
+//
+// Who may see what is decided in access.go; errors become statuses in error.go only.
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/qianmian/qianmian"
+)
+
+// ShutdownTimeout bounds how long Close waits for requests in flight.
+const ShutdownTimeout = 10 * time.Second
+
+// Server is the HTTP API. Set its fields before calling Open or Handler; they are read once,
+// when the handler is first built.
+type Server struct {
+	Suppliers   qianmian.SupplierService
+	Stores      qianmian.StoreService
+	Items       qianmian.ItemService
+	Assortments qianmian.AssortmentService
+	Users       qianmian.UserService
+	Identities  qianmian.IdentityService
+	Events      qianmian.EventService
+	Keys        qianmian.KeyService
+	Recommender qianmian.Recommender
+
+	// Addr is the address Open listens on, e.g. ":8080" or "127.0.0.1:0".
+	Addr string
+	// Logger receives one line per request and every internal error; defaults to discarding.
+	Logger *slog.Logger
+	// Now is the clock events are validated against; defaults to time.Now.
+	Now func() time.Time
+	// Ready reports whether the engine can serve (models loaded); GET /healthz answers 503
+	// until it returns true. Nil means always ready.
+	Ready func() bool
+	// LiveStats reports the size of the live recommendation state for the
+	// qianmian_live_subjects and qianmian_live_state_bytes gauges. Nil reports zeros.
+	LiveStats func() (subjects int, bytes int64)
+	// Registry receives the server's metrics and is what GET /metrics exposes. NewServer
+	// gives it the Go runtime and process collectors; callers may register their own.
+	Registry *prometheus.Registry
+
+	once    sync.Once
+	handler http.Handler
+	metrics *metrics
+
+	ln      net.Listener
+	server  *http.Server
+	serveCh chan error
+}
+
+// NewServer returns a Server with defaults: a discarding logger, the real clock and a fresh
+// registry with the Go and process collectors.
+func NewServer() *Server {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Server{
+		Logger:   slog.New(slog.DiscardHandler),
+		Now:      time.Now,
+		Registry: reg,
+	}
+}
+
+// Handler returns the server's complete HTTP handler, for Open and for httptest.
+func (s *Server) Handler() http.Handler {
+	s.once.Do(func() {
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.Registry == nil {
+			s.Registry = prometheus.NewRegistry()
+		}
+		s.metrics = newMetrics(s.Registry, s.liveStats)
+		s.handler = s.routes()
+	})
+	return s.handler
+}
+
+// routes returns the complete routing table. Read this first. Routes registered with auth
+// need an API key; access.go decides what each principal may see.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	auth := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authenticate(h)) }
+
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+
+	auth("POST /v1/events", s.handleEventsCreate)
+
+	auth("POST /v1/suppliers", s.handleSuppliersUpsert)
+	auth("GET /v1/suppliers", s.handleSuppliersList)
+	auth("GET /v1/suppliers/{id}", s.handleSupplierGet)
+
+	auth("POST /v1/stores", s.handleStoresUpsert)
+	auth("GET /v1/stores", s.handleStoresList)
+	auth("GET /v1/stores/{id}", s.handleStoreGet)
+	auth("GET /v1/stores/{id}/assortment", s.handleAssortmentList)
+	auth("GET /v1/stores/{id}/recommendations", s.handleRecommendationsGet)
+	auth("GET /v1/stores/{id}/items/{item}/similar", s.handleSimilarGet)
+
+	auth("POST /v1/items", s.handleItemsUpsert)
+	auth("GET /v1/items", s.handleItemsList)
+	auth("GET /v1/items/{id}", s.handleItemGet)
+
+	auth("POST /v1/assortments", s.handleAssortmentsUpsert)
+
+	auth("POST /v1/users", s.handleUsersUpsert)
+	auth("GET /v1/users", s.handleUsersList)
+	auth("GET /v1/users/{id}", s.handleUserGet)
+	auth("GET /v1/users/{id}/identities", s.handleIdentitiesList)
+	auth("PUT /v1/users/{id}/consent", s.handleConsentUpdate)
+
+	mux.HandleFunc("/", s.handleNotFound)
+	return s.observe(mux)
+}
+
+// Open listens on Addr and serves in the background until Close.
+func (s *Server) Open() error {
+	h := s.Handler()
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.server = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 64 MiB batch over a slow link
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	s.serveCh = make(chan error, 1)
+	go func() { s.serveCh <- s.server.Serve(ln) }()
+	return nil
+}
+
+// URL returns the base URL the server listens on, "" before Open. An unspecified host
+// (":8080") is given as 127.0.0.1.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	addr, ok := s.ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return "http://" + s.ln.Addr().String()
+	}
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// Close stops accepting connections and waits up to ShutdownTimeout for requests in flight.
+func (s *Server) Close() error {
+	if s.server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	err := s.server.Shutdown(ctx)
+	if serr := <-s.serveCh; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	s.server = nil
+	return err
+}
+
+func (s *Server) liveStats() (int, int64) {
+	if s.LiveStats == nil {
+		return 0, 0
+	}
+	return s.LiveStats()
+}
+
+// handleHealthz answers 200 once the engine is ready, 503 before. It needs no key.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil && !s.Ready() {
+		s.writeError(w, r, qianmian.Errorf(qianmian.EUNAVAILABLE, "not ready: models are loading"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleNotFound answers every unknown route with the JSON 404.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, errNotFound)
+}
