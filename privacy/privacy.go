@@ -1,0 +1,3 @@
+// Package privacy protects consumers' personal data: field encryption at rest, and (in later
+// work) consent policy, erasure and export.
+package privacy

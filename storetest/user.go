@@ -1,0 +1,172 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/qianmian/qianmian"
+)
+
+func userTests() []contractTest {
+	return []contractTest{
+		{"Users/UpsertThenFind", testUsersUpsertThenFind},
+		{"Users/CreatedAtKept", testUsersCreatedAtKept},
+		{"Users/NotFound", testUsersNotFound},
+		{"Users/Paging", testUsersPaging},
+		{"Users/UpdateConsent", testUsersUpdateConsent},
+		{"Identities/LinkResolveFind", testIdentitiesLink},
+		{"Identities/FirstLinkWins", testIdentitiesFirstLinkWins},
+	}
+}
+
+func testUser(id string) *qianmian.User {
+	return &qianmian.User{
+		ID:        id,
+		Gender:    qianmian.GenderFemale,
+		BirthYear: 1994,
+		City:      "Shanghai",
+		Consent:   qianmian.Consent{Personalization: true, Marketing: true, Analytics: false},
+		Name:      "李小梅",
+		Phone:     "+86 138 0013 8000",
+		Address:   "上海市静安区南京西路 1 号",
+	}
+}
+
+func testUsersUpsertThenFind(t *testing.T, s Stores) {
+	ctx := t.Context()
+	full := testUser("u-1")
+	bare := &qianmian.User{ID: "u-2", Consent: qianmian.DefaultConsent()}
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{full, bare}))
+	for _, w := range []*qianmian.User{full, bare} {
+		if !w.CreatedAt.Equal(Now()) || !w.UpdatedAt.Equal(Now()) {
+			t.Fatalf("user %s got CreatedAt %v, UpdatedAt %v; want both %v", w.ID, w.CreatedAt, w.UpdatedAt, Now())
+		}
+		got, err := s.Users.FindUserByID(ctx, w.ID)
+		must(t, err)
+		equal(t, "FindUserByID "+w.ID, got, w)
+	}
+
+	// Replacing clears personal fields that are no longer given.
+	changed := &qianmian.User{ID: "u-1", Gender: qianmian.GenderOther, Phone: "+86 139 0000 0000"}
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{changed}))
+	got, err := s.Users.FindUserByID(ctx, "u-1")
+	must(t, err)
+	equal(t, "user after second upsert", got, changed)
+
+	err = s.Users.UpsertUsers(ctx, []*qianmian.User{{ID: "u-3", Gender: "robot"}})
+	wantField(t, "UpsertUsers with gender robot", err, "gender")
+}
+
+func testUsersCreatedAtKept(t *testing.T, s Stores) {
+	ctx := t.Context()
+	first := time.Date(2023, 2, 3, 4, 5, 6, 0, time.UTC)
+	u := testUser("u-1")
+	u.CreatedAt = first
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{u}))
+
+	again := testUser("u-1")
+	again.CreatedAt = first.AddDate(1, 0, 0)
+	again.City = "Hangzhou"
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{again}))
+	if !again.CreatedAt.Equal(first) {
+		t.Fatalf("upsert of an existing user set CreatedAt=%v on the caller's user, want %v", again.CreatedAt, first)
+	}
+	got, err := s.Users.FindUserByID(ctx, "u-1")
+	must(t, err)
+	if !got.CreatedAt.Equal(first) || got.City != "Hangzhou" {
+		t.Fatalf("after a second upsert: CreatedAt %v, city %q; want %v, Hangzhou", got.CreatedAt, got.City, first)
+	}
+}
+
+func testUsersNotFound(t *testing.T, s Stores) {
+	_, err := s.Users.FindUserByID(t.Context(), "nope")
+	wantCode(t, "FindUserByID(nope)", err, qianmian.ENOTFOUND)
+	_, err = s.Users.UpdateConsent(t.Context(), "nope", qianmian.ConsentUpdate{})
+	wantCode(t, "UpdateConsent(nope)", err, qianmian.ENOTFOUND)
+}
+
+func testUsersPaging(t *testing.T, s Stores) {
+	ctx := t.Context()
+	var users []*qianmian.User
+	for i := range 5 {
+		users = append(users, testUser(fmt.Sprintf("u-%d", i)))
+	}
+	must(t, s.Users.UpsertUsers(ctx, users))
+	got, err := s.Users.FindUsers(ctx, qianmian.Page{After: "u-1", Limit: 2})
+	must(t, err)
+	equal(t, "users after u-1, limit 2", got, users[2:4])
+	got, err = s.Users.FindUsers(ctx, qianmian.Page{After: "u-3"})
+	must(t, err)
+	equal(t, "users after u-3", got, users[4:])
+}
+
+func testUsersUpdateConsent(t *testing.T, s Stores) {
+	ctx := t.Context()
+	u := testUser("u-1")
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{u}))
+
+	no, yes := false, true
+	got, err := s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Personalization: &no, Analytics: &yes})
+	must(t, err)
+	want := *u
+	want.Consent = qianmian.Consent{Personalization: false, Marketing: true, Analytics: true}
+	equal(t, "UpdateConsent result", got, &want)
+	stored, err := s.Users.FindUserByID(ctx, "u-1")
+	must(t, err)
+	equal(t, "user after UpdateConsent", stored, &want)
+
+	got, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{})
+	must(t, err)
+	equal(t, "empty UpdateConsent", got.Consent, want.Consent)
+}
+
+func testIdentitiesLink(t *testing.T, s Stores) {
+	ctx := t.Context()
+	device := qianmian.IdentityRef{Channel: qianmian.ChannelApp, Type: qianmian.IdentityDevice, Value: "dev:42:abc"}
+	card := qianmian.IdentityRef{Channel: qianmian.ChannelOffline, Type: qianmian.IdentityMembership, Value: "M-0001"}
+
+	_, err := s.Identities.ResolveIdentity(ctx, device)
+	wantCode(t, "ResolveIdentity before any link", err, qianmian.ENOTFOUND)
+
+	must(t, s.Identities.LinkIdentity(ctx, device, "u-1"))
+	must(t, s.Identities.LinkIdentity(ctx, card, "u-1"))
+	must(t, s.Identities.LinkIdentity(ctx, device, "u-1")) // again: a no-op
+
+	got, err := s.Identities.ResolveIdentity(ctx, device)
+	must(t, err)
+	if got != "u-1" {
+		t.Fatalf("ResolveIdentity=%q, want u-1", got)
+	}
+	ids, err := s.Identities.FindIdentities(ctx, "u-1")
+	must(t, err)
+	if len(ids) != 2 {
+		t.Fatalf("FindIdentities gave %d identities, want 2", len(ids))
+	}
+	for _, id := range ids {
+		if id.UserID != "u-1" || !id.LinkedAt.Equal(Now()) || (id.IdentityRef != device && id.IdentityRef != card) {
+			t.Fatalf("FindIdentities gave %+v", id)
+		}
+	}
+	none, err := s.Identities.FindIdentities(ctx, "u-2")
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatalf("FindIdentities(u-2) gave %d identities, want 0", len(none))
+	}
+
+	err = s.Identities.LinkIdentity(ctx, qianmian.IdentityRef{Channel: "fax", Type: qianmian.IdentityDevice, Value: "x"}, "u-1")
+	wantField(t, "LinkIdentity with channel fax", err, "identity.channel")
+}
+
+func testIdentitiesFirstLinkWins(t *testing.T, s Stores) {
+	ctx := t.Context()
+	device := qianmian.IdentityRef{Channel: qianmian.ChannelWeb, Type: qianmian.IdentityDevice, Value: "cookie-1"}
+	must(t, s.Identities.LinkIdentity(ctx, device, "u-1"))
+	err := s.Identities.LinkIdentity(ctx, device, "u-2")
+	wantCode(t, "linking to a second user", err, qianmian.ECONFLICT)
+	got, err := s.Identities.ResolveIdentity(ctx, device)
+	must(t, err)
+	if got != "u-1" {
+		t.Fatalf("after a conflicting link ResolveIdentity=%q, want u-1", got)
+	}
+}
