@@ -1,0 +1,78 @@
+package model
+
+import "slices"
+
+// TopK appends to dst the indexes of the k highest scores, highest first, and returns the
+// extended slice. Ties go to the lower index; NaN scores are never chosen; fewer than k
+// indexes are appended when scores has fewer usable entries. It allocates nothing when dst
+// has room for k more entries: the tail of dst itself holds the heap.
+func TopK(dst []int32, scores []float32, k int) []int32 {
+	if k <= 0 {
+		return dst
+	}
+	k = min(k, len(scores))
+	base := len(dst)
+	dst = slices.Grow(dst, k)
+	h := topHeap{scores: scores}
+	h.idx = dst[base : base : base+k]
+	for i, s := range scores {
+		if s != s { // NaN
+			continue
+		}
+		if len(h.idx) < k {
+			h.idx = append(h.idx, int32(i))
+			h.up(len(h.idx) - 1)
+			continue
+		}
+		if h.better(int32(i), h.idx[0]) {
+			h.idx[0] = int32(i)
+			h.down(0, len(h.idx))
+		}
+	}
+	// Heap-sort in place: repeatedly move the worst to the end, leaving the best first.
+	for end := len(h.idx) - 1; end > 0; end-- {
+		h.idx[0], h.idx[end] = h.idx[end], h.idx[0]
+		h.down(0, end)
+	}
+	return dst[:base+len(h.idx)]
+}
+
+// topHeap is a min-heap of indexes whose root is the worst kept score.
+type topHeap struct {
+	scores []float32
+	idx    []int32
+}
+
+// better reports whether index a ranks above index b.
+func (h *topHeap) better(a, b int32) bool {
+	sa, sb := h.scores[a], h.scores[b]
+	return sa > sb || (sa == sb && a < b)
+}
+
+func (h *topHeap) up(j int) {
+	for j > 0 {
+		p := (j - 1) / 2
+		if !h.better(h.idx[p], h.idx[j]) {
+			break
+		}
+		h.idx[p], h.idx[j] = h.idx[j], h.idx[p]
+		j = p
+	}
+}
+
+func (h *topHeap) down(j, n int) {
+	for {
+		c := 2*j + 1
+		if c >= n {
+			return
+		}
+		if r := c + 1; r < n && h.better(h.idx[c], h.idx[r]) {
+			c = r
+		}
+		if !h.better(h.idx[j], h.idx[c]) {
+			return
+		}
+		h.idx[j], h.idx[c] = h.idx[c], h.idx[j]
+		j = c
+	}
+}

@@ -1,0 +1,135 @@
+package recommend
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/qianmian/qianmian/model"
+)
+
+// artefact is everything one training run publishes, in one versioned blob. Item, store,
+// region and category indexes are the artefact's own; the engine remaps them onto its
+// catalogue when it loads the artefact.
+type artefact struct {
+	TrainedAt int64 // Unix seconds
+
+	Items      *model.IDMap
+	Stores     *model.IDMap
+	Regions    *model.IDMap
+	Categories *model.IDMap // category keys ("food/dairy/milk")
+
+	Neighbors *model.ItemKNN    // nil in the popularity fallback
+	StorePop  *model.Popularity // group = store index
+	RegionPop *model.Popularity // group = region index
+	GlobalPop *model.Popularity // group 0
+
+	RebuyRates []float32 // per category
+	Rebuy      []int32   // the categories people rebuy
+}
+
+const (
+	artefactMagic   = "QMHYBRID"
+	artefactVersion = 1
+	maxRebuyEntries = 1 << 24
+)
+
+// encode returns the artefact's bytes: a magic and version header, the trained-at time,
+// then each part's own versioned stream.
+func (a *artefact) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(artefactMagic)
+	le := binary.LittleEndian
+	buf.Write(le.AppendUint32(nil, artefactVersion))
+	buf.Write(le.AppendUint64(nil, uint64(a.TrainedAt)))
+	hasNeighbors := uint32(0)
+	if a.Neighbors != nil {
+		hasNeighbors = 1
+	}
+	buf.Write(le.AppendUint32(nil, hasNeighbors))
+	parts := []io.WriterTo{a.Items, a.Stores, a.Regions, a.Categories, a.StorePop, a.RegionPop, a.GlobalPop}
+	if a.Neighbors != nil {
+		parts = append(parts, a.Neighbors)
+	}
+	for _, p := range parts {
+		if _, err := p.WriteTo(&buf); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeVector(&buf, a.RebuyRates); err != nil {
+		return nil, err
+	}
+	if err := writeVector(&buf, a.Rebuy); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeArtefact parses what encode wrote.
+func decodeArtefact(data []byte) (*artefact, error) {
+	r := bytes.NewReader(data)
+	magic := make([]byte, len(artefactMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != artefactMagic {
+		return nil, fmt.Errorf("not a %s model artefact", artefactMagic)
+	}
+	var head struct {
+		Version      uint32
+		TrainedAt    int64
+		HasNeighbors uint32
+	}
+	if err := binary.Read(r, binary.LittleEndian, &head); err != nil {
+		return nil, fmt.Errorf("read artefact header: %w", err)
+	}
+	if head.Version != artefactVersion {
+		return nil, fmt.Errorf("artefact version %d, this build reads %d", head.Version, artefactVersion)
+	}
+	a := &artefact{
+		TrainedAt: head.TrainedAt,
+		Items:     new(model.IDMap), Stores: new(model.IDMap), Regions: new(model.IDMap), Categories: new(model.IDMap),
+		StorePop: new(model.Popularity), RegionPop: new(model.Popularity), GlobalPop: new(model.Popularity),
+	}
+	parts := []io.ReaderFrom{a.Items, a.Stores, a.Regions, a.Categories, a.StorePop, a.RegionPop, a.GlobalPop}
+	if head.HasNeighbors == 1 {
+		a.Neighbors = new(model.ItemKNN)
+		parts = append(parts, a.Neighbors)
+	}
+	for _, p := range parts {
+		if _, err := p.ReadFrom(r); err != nil {
+			return nil, fmt.Errorf("read artefact: %w", err)
+		}
+	}
+	var err error
+	if a.RebuyRates, err = readVector[float32](r); err != nil {
+		return nil, err
+	}
+	if a.Rebuy, err = readVector[int32](r); err != nil {
+		return nil, err
+	}
+	if a.Neighbors != nil && a.Neighbors.NumItems() > a.Items.Len() {
+		return nil, fmt.Errorf("artefact has neighbours for %d items but names %d", a.Neighbors.NumItems(), a.Items.Len())
+	}
+	return a, nil
+}
+
+func writeVector[T float32 | int32](w io.Writer, v []T) error {
+	if err := binary.Write(w, binary.LittleEndian, uint32(len(v))); err != nil {
+		return err
+	}
+	return binary.Write(w, binary.LittleEndian, v)
+}
+
+func readVector[T float32 | int32](r io.Reader) ([]T, error) {
+	var n uint32
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		return nil, fmt.Errorf("read artefact vector: %w", err)
+	}
+	if n > maxRebuyEntries {
+		return nil, fmt.Errorf("artefact vector of %d entries is corrupt", n)
+	}
+	v := make([]T, n)
+	if err := binary.Read(r, binary.LittleEndian, v); err != nil {
+		return nil, fmt.Errorf("read artefact vector: %w", err)
+	}
+	return v, nil
+}

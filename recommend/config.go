@@ -1,0 +1,235 @@
+package recommend
+
+import (
+	"time"
+
+	"github.com/qianmian/qianmian"
+	"github.com/qianmian/qianmian/model"
+)
+
+// DefaultModelName is the name the trainer publishes under and the engine loads.
+const DefaultModelName = "hybrid-v1"
+
+// EventWeights is how much one event says about a consumer's interest in its item. A
+// purchase means more than a cart, a cart more than a favourite, and so on; returns and
+// poor reviews count against the item.
+type EventWeights struct {
+	View, Click, Favorite, Cart, Purchase, Return float32
+	// Review is the weight of a review by its rating 1–5; Review[0] is a review with text
+	// but no rating.
+	Review [6]float32
+}
+
+// DefaultEventWeights returns purchase 8 > cart 4 > favorite 3 > click 2 > view 1, a
+// return −8, and reviews from −6 (one star) to +5 (five stars).
+func DefaultEventWeights() EventWeights {
+	return EventWeights{View: 1, Click: 2, Favorite: 3, Cart: 4, Purchase: 8, Return: -8,
+		Review: [6]float32{1, -6, -3, 1, 3, 5}}
+}
+
+// Of returns the weight of e's item signal: 0 for events without an item and for
+// impressions, searches and visits, which say nothing about an item.
+func (w EventWeights) Of(e *qianmian.Event) float32 {
+	if e.ItemID == "" {
+		return 0
+	}
+	switch e.Type {
+	case qianmian.EventView:
+		return w.View
+	case qianmian.EventClick:
+		return w.Click
+	case qianmian.EventFavorite:
+		return w.Favorite
+	case qianmian.EventCart:
+		return w.Cart
+	case qianmian.EventPurchase:
+		return w.Purchase
+	case qianmian.EventReturn:
+		return w.Return
+	case qianmian.EventReview:
+		if e.Rating >= 0 && e.Rating < len(w.Review) {
+			return w.Review[e.Rating]
+		}
+	}
+	return 0
+}
+
+// TrainerConfig holds the trainer's parameters. Start from DefaultTrainerConfig; zero
+// fields (except Window, where 0 means every event) take their defaults.
+type TrainerConfig struct {
+	// ModelName is the name models are saved under.
+	ModelName string
+	// Window limits training to events of the last Window; 0 uses every event.
+	Window time.Duration
+	// Weights turns events into interaction weights.
+	Weights EventWeights
+	// Neighbors configures co-occurrence; its Now is set by each training run.
+	Neighbors model.ItemKNNConfig
+	// PopularityHalfLife is the half-life of store, region and global popularity
+	// (7 days: "popular this week").
+	PopularityHalfLife time.Duration
+	// PopularityTopK is the number of items kept per store, region and globally.
+	PopularityTopK int
+	// RebuyThreshold is the repurchase rate above which a leaf category is one people
+	// rebuy, so bought items in it may be recommended again.
+	RebuyThreshold float64
+	// RebuyMinBuyers is the number of buyers a category needs before its rate counts.
+	RebuyMinBuyers int
+	// RebuyMinGap is how long after a purchase another one in the category counts as a
+	// repurchase rather than the same basket.
+	RebuyMinGap time.Duration
+}
+
+// DefaultTrainerConfig returns the defaults: 180 days of events, 50 neighbours per item,
+// 7-day popularity, rebuy categories at a 30% repurchase rate among at least 10 buyers.
+func DefaultTrainerConfig() TrainerConfig {
+	return TrainerConfig{
+		ModelName:          DefaultModelName,
+		Window:             180 * 24 * time.Hour,
+		Weights:            DefaultEventWeights(),
+		Neighbors:          model.DefaultItemKNNConfig(),
+		PopularityHalfLife: 7 * 24 * time.Hour,
+		PopularityTopK:     2000,
+		RebuyThreshold:     0.3,
+		RebuyMinBuyers:     10,
+		RebuyMinGap:        24 * time.Hour,
+	}
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c TrainerConfig) withDefaults() TrainerConfig {
+	d := DefaultTrainerConfig()
+	setDefault(&c.ModelName, d.ModelName)
+	if c.Weights == (EventWeights{}) {
+		c.Weights = d.Weights
+	}
+	if c.Neighbors.K == 0 {
+		c.Neighbors = d.Neighbors
+	}
+	setDefault(&c.PopularityHalfLife, d.PopularityHalfLife)
+	setDefault(&c.PopularityTopK, d.PopularityTopK)
+	setDefault(&c.RebuyThreshold, d.RebuyThreshold)
+	setDefault(&c.RebuyMinBuyers, d.RebuyMinBuyers)
+	setDefault(&c.RebuyMinGap, d.RebuyMinGap)
+	return c
+}
+
+// BlendWeights weigh each candidate source's normalised score (0–1) in the final ranking.
+type BlendWeights struct {
+	Neighbors     float64 // co-occurrence with the visitor's recent items
+	Category      float64 // popular in the store within the visitor's favourite categories
+	StorePopular  float64 // the store's own ranking (its popularity, then its region's)
+	RegionPopular float64 // popular in the store's region
+	Trending      float64 // live trending in the store or region
+	Restock       float64 // bought before in a category people rebuy
+}
+
+// EngineConfig holds the engine's parameters. Start from DefaultEngineConfig; zero fields
+// take their defaults. The engine reads it once, at Open.
+type EngineConfig struct {
+	// ModelName is the model loaded from the ModelStore.
+	ModelName string
+	// Weights turns live events into interest weights.
+	Weights EventWeights
+	// Blend weighs the candidate sources.
+	Blend BlendWeights
+	// RingSize is the number of recent item events kept per visitor.
+	RingSize int
+	// MaxAffinities is the number of leaf categories whose affinity is kept per visitor.
+	MaxAffinities int
+	// MaxPurchases is the number of purchased items remembered per visitor.
+	MaxPurchases int
+	// MaxSubjects bounds the visitors in live state; the least recently used are evicted
+	// and rebuilt from the event log when they return.
+	MaxSubjects int
+	// RebuildWindow and RebuildLimit bound the event-log read that rebuilds a returning
+	// user's live state.
+	RebuildWindow time.Duration
+	RebuildLimit  int
+	// SessionHalfLife is the half-life of "what the visitor is doing now".
+	SessionHalfLife time.Duration
+	// HistoryHalfLife is the half-life of longer-term interests.
+	HistoryHalfLife time.Duration
+	// TrendingHalfLife is the half-life of the live trending counters.
+	TrendingHalfLife time.Duration
+	// TrendingCap bounds the counters per store and per region.
+	TrendingCap int
+	// RecentlySeen demotes (halves) items the visitor viewed this recently.
+	RecentlySeen time.Duration
+	// RestockAfter is how long after a purchase an item in a rebuy category may come back.
+	RestockAfter time.Duration
+	// MaxCategoryShare caps the share of one leaf category in a ranking when the store has
+	// enough other items.
+	MaxCategoryShare float64
+	// ConsentTTL is how long the live updater trusts a visitor's personalisation consent
+	// before reading it again. Requests always read it.
+	ConsentTTL time.Duration
+	// FallbackWindow is how far back the popularity fallback reads events while no trained
+	// model exists.
+	FallbackWindow time.Duration
+	// ReloadEvery, when positive, makes the engine reload the newest model and the
+	// catalogue on its own (for nodes that do not train themselves).
+	ReloadEvery time.Duration
+}
+
+// DefaultEngineConfig returns the defaults.
+func DefaultEngineConfig() EngineConfig {
+	return EngineConfig{
+		ModelName: DefaultModelName,
+		Weights:   DefaultEventWeights(),
+		Blend: BlendWeights{Neighbors: 1, Category: 0.7, StorePopular: 0.35,
+			RegionPopular: 0.1, Trending: 0.25, Restock: 0.6},
+		RingSize:         48,
+		MaxAffinities:    16,
+		MaxPurchases:     64,
+		MaxSubjects:      200_000,
+		RebuildWindow:    30 * 24 * time.Hour,
+		RebuildLimit:     1000,
+		SessionHalfLife:  time.Hour,
+		HistoryHalfLife:  7 * 24 * time.Hour,
+		TrendingHalfLife: 6 * time.Hour,
+		TrendingCap:      1024,
+		RecentlySeen:     10 * time.Minute,
+		RestockAfter:     3 * 24 * time.Hour,
+		MaxCategoryShare: 0.4,
+		ConsentTTL:       time.Minute,
+		FallbackWindow:   28 * 24 * time.Hour,
+	}
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c EngineConfig) withDefaults() EngineConfig {
+	d := DefaultEngineConfig()
+	if c.ModelName == "" {
+		c.ModelName = d.ModelName
+	}
+	if c.Weights == (EventWeights{}) {
+		c.Weights = d.Weights
+	}
+	if c.Blend == (BlendWeights{}) {
+		c.Blend = d.Blend
+	}
+	setDefault(&c.RingSize, d.RingSize)
+	setDefault(&c.MaxAffinities, d.MaxAffinities)
+	setDefault(&c.MaxPurchases, d.MaxPurchases)
+	setDefault(&c.MaxSubjects, d.MaxSubjects)
+	setDefault(&c.RebuildWindow, d.RebuildWindow)
+	setDefault(&c.RebuildLimit, d.RebuildLimit)
+	setDefault(&c.SessionHalfLife, d.SessionHalfLife)
+	setDefault(&c.HistoryHalfLife, d.HistoryHalfLife)
+	setDefault(&c.TrendingHalfLife, d.TrendingHalfLife)
+	setDefault(&c.TrendingCap, d.TrendingCap)
+	setDefault(&c.RecentlySeen, d.RecentlySeen)
+	setDefault(&c.RestockAfter, d.RestockAfter)
+	setDefault(&c.MaxCategoryShare, d.MaxCategoryShare)
+	setDefault(&c.ConsentTTL, d.ConsentTTL)
+	setDefault(&c.FallbackWindow, d.FallbackWindow)
+	return c
+}
+
+func setDefault[T comparable](p *T, d T) {
+	var zero T
+	if *p == zero {
+		*p = d
+	}
+}

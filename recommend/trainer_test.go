@@ -1,0 +1,80 @@
+package recommend_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestTrainer_TrainOnce(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	blob := mustTrain(t, db)
+	if blob.Version != 1 || blob.Name != "hybrid-v1" || len(blob.Data) == 0 || !blob.CreatedAt.Equal(testNow) {
+		t.Fatalf("blob = %s v%d, %d bytes, created %v", blob.Name, blob.Version, len(blob.Data), blob.CreatedAt)
+	}
+	var stats struct {
+		Events          int      `json:"events"`
+		OptedOutSkipped int      `json:"opted_out_skipped"`
+		Items           int      `json:"items"`
+		Neighbors       int      `json:"neighbors"`
+		RebuyCategories []string `json:"rebuy_categories"`
+	}
+	if err := json.Unmarshal([]byte(blob.Metrics), &stats); err != nil {
+		t.Fatalf("metrics %q: %v", blob.Metrics, err)
+	}
+	n, _ := db.CountEvents(context.Background())
+	if stats.Events != int(n) || stats.Neighbors == 0 {
+		t.Fatalf("metrics %+v: want %d events and some neighbours", stats, n)
+	}
+	// "opt" has 11 item events; none may reach the per-person models.
+	if stats.OptedOutSkipped != 11 {
+		t.Fatalf("opted_out_skipped=%d, want 11", stats.OptedOutSkipped)
+	}
+	// Milk is bought every week by the same people; pans once each.
+	if !slices.Equal(stats.RebuyCategories, []string{"food/dairy/milk"}) {
+		t.Fatalf("rebuy categories %v, want [food/dairy/milk]", stats.RebuyCategories)
+	}
+	if again := mustTrain(t, db); again.Version != 2 {
+		t.Fatalf("second training saved version %d, want 2", again.Version)
+	}
+}
+
+func TestTrainer_PlantedPairIsFirstNeighbour(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	mustTrain(t, db)
+	e := openEngine(t, db, newClock(testNow))
+	// s3 stocks both; the engine's Similar leads with co-occurrence neighbours.
+	rec, err := e.Similar(context.Background(), "s3", "cream-00", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Items[0]; got.ItemID != "perfume-00" || got.Reasons[0] != "bought together with cream no. 0" {
+		t.Fatalf("first similar to cream-00 = %+v, want perfume-00 bought together", got)
+	}
+}
+
+func TestTrainer_Run(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	tr := newTrainer(t, db)
+	tr.Interval = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	var done atomic.Bool
+	go func() {
+		if err := tr.Run(ctx); err != nil {
+			t.Error(err)
+		}
+		done.Store(true)
+	}()
+	eventually(t, "two trainings", func() bool {
+		b, err := db.LatestModel(context.Background(), "hybrid-v1")
+		return err == nil && b.Version >= 2
+	})
+	cancel()
+	eventually(t, "Run returns after cancel", done.Load)
+}
