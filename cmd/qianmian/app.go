@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qianmian/qianmian"
+	qmhttp "github.com/qianmian/qianmian/http"
+	"github.com/qianmian/qianmian/inmem"
+	"github.com/qianmian/qianmian/privacy"
+	"github.com/qianmian/qianmian/recommend"
+	"github.com/qianmian/qianmian/sqlite"
+)
+
+// Main is one running qianmian: its storage, bus, engine, trainer and server. It is the only
+// place that chooses implementations.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	Bus         *inmem.Bus
+	Suppliers   qianmian.SupplierService
+	Stores      qianmian.StoreService
+	Items       qianmian.ItemService
+	Assortments qianmian.AssortmentService
+	Users       qianmian.UserService
+	Identities  qianmian.IdentityService
+	Events      qianmian.EventService
+	Keys        qianmian.KeyService
+	Models      qianmian.ModelStore
+
+	Engine  *recommend.Engine
+	Trainer *recommend.Trainer
+	Server  *qmhttp.Server
+
+	closers []func() error
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// NewMain returns a Main with the default configuration and a logger writing to stderr.
+func NewMain(stderr io.Writer) *Main {
+	m := &Main{Config: DefaultConfig()}
+	m.Logger = m.Config.newLogger(stderr)
+	return m
+}
+
+// sqlitePath returns the file of a sqlite DSN, or "" when the DSN names another store.
+func sqlitePath(dsn string) string {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	case strings.Contains(dsn, "://"):
+		return ""
+	}
+	return dsn
+}
+
+// OpenStorage opens the store the DSN names and the in-process bus.
+func (m *Main) OpenStorage(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	m.Bus = inmem.NewBus()
+	m.closers = append(m.closers, m.Bus.Close)
+	path := sqlitePath(m.Config.DSN)
+	if path == "" {
+		return qianmian.Invalid("dsn", "unsupported store %q: this build serves sqlite:PATH (PostgreSQL comes with the scale-out work)", m.Config.DSN)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	key, err := m.encryptionKey(path)
+	if err != nil {
+		return err
+	}
+	cipher, err := privacy.NewCipher(key)
+	if err != nil {
+		return qianmian.Invalid("encryption-key", "%v", err)
+	}
+	db := sqlite.NewDB(path)
+	db.Bus = m.Bus
+	db.Cipher = cipher
+	db.Logger = m.Logger
+	if err := db.Open(); err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	m.closers = append(m.closers, db.Close)
+	m.Suppliers = sqlite.NewSupplierService(db)
+	m.Stores = sqlite.NewStoreService(db)
+	m.Items = sqlite.NewItemService(db)
+	m.Assortments = sqlite.NewAssortmentService(db)
+	m.Users = sqlite.NewUserService(db)
+	m.Identities = sqlite.NewIdentityService(db)
+	m.Events = sqlite.NewEventService(db)
+	m.Keys = sqlite.NewKeyService(db)
+	m.Models = sqlite.NewModelStore(db)
+	return nil
+}
+
+// encryptionKey returns the configured key, or the one kept in the key file (beside the
+// database unless configured), creating the file with a new key on first use.
+func (m *Main) encryptionKey(dbPath string) ([]byte, error) {
+	if m.Config.EncryptionKey != "" {
+		key, err := privacy.ParseKey(m.Config.EncryptionKey)
+		if err != nil {
+			return nil, qianmian.Invalid("encryption-key", "%v", err)
+		}
+		return key, nil
+	}
+	file := m.Config.KeyFile
+	if file == "" {
+		file = dbPath + ".key"
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		key, err := privacy.ParseKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, qianmian.Invalid("key-file", "%s: %v", file, err)
+		}
+		return key, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := privacy.GenerateKey()
+	if err := os.WriteFile(file, []byte(fmt.Sprintf("%x\n", key)), 0o600); err != nil {
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	m.Logger.Warn("generated a new encryption key; keep it safe and away from backups of the database", "key_file", file)
+	return key, nil
+}
+
+// newTrainer returns the trainer over m's storage.
+func (m *Main) newTrainer() *recommend.Trainer {
+	t := recommend.NewTrainer()
+	t.Events = m.Events
+	t.Items = m.Items
+	t.Stores = m.Stores
+	t.Assortments = m.Assortments
+	t.Users = m.Users
+	t.Models = m.Models
+	t.Logger = m.Logger
+	t.Interval = m.Config.TrainEvery
+	return t
+}
+
+// OpenServing opens the engine (following the bus), the background trainer and the HTTP
+// server. Storage must be open.
+func (m *Main) OpenServing(ctx context.Context) error {
+	m.Trainer = m.newTrainer()
+	e := recommend.NewEngine()
+	e.Items, e.Stores, e.Assortments, e.Users, e.Events = m.Items, m.Stores, m.Assortments, m.Users, m.Events
+	e.Models, e.Bus, e.Logger = m.Models, m.Bus, m.Logger
+	if err := e.Open(ctx); err != nil {
+		return fmt.Errorf("open engine: %w", err)
+	}
+	m.Engine = e
+	m.closers = append(m.closers, e.Close)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	if m.Config.TrainEvery > 0 {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.runTrainer(runCtx)
+		}()
+	}
+
+	s := qmhttp.NewServer()
+	s.Addr = m.Config.HTTPAddr
+	s.Logger = m.Logger
+	s.Suppliers, s.Stores, s.Items, s.Assortments = m.Suppliers, m.Stores, m.Items, m.Assortments
+	s.Users, s.Identities, s.Events, s.Keys = m.Users, m.Identities, m.Events, m.Keys
+	s.Recommender = e
+	s.Ready = e.Ready
+	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
+	if err := s.Open(); err != nil {
+		return fmt.Errorf("open http server: %w", err)
+	}
+	m.Server = s
+	m.closers = append(m.closers, s.Close)
+	m.Logger.Info("serving", "url", s.URL())
+	return nil
+}
+
+// runTrainer retrains every TrainEvery and hot-reloads the engine after each publish.
+func (m *Main) runTrainer(ctx context.Context) {
+	t := time.NewTicker(m.Config.TrainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := m.Trainer.TrainOnce(ctx); err != nil {
+			if ctx.Err() == nil {
+				m.Logger.Error("training failed", "err", err)
+			}
+			continue
+		}
+		if err := m.Engine.Reload(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("reload after training failed", "err", err)
+		}
+	}
+}
+
+// Close stops the trainer, the server, the engine and storage, in that order.
+func (m *Main) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+// loader returns a loader over m's storage.
+func (m *Main) loader(progress io.Writer) *loader {
+	return &loader{
+		Suppliers: m.Suppliers, Stores: m.Stores, Items: m.Items, Assortments: m.Assortments,
+		Users: m.Users, Events: m.Events, Progress: progress,
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/qianmian/qianmian"
+	"github.com/qianmian/qianmian/sim"
+)
+
+// demoInfo is what the demo prints and writes to DIR/demo.json.
+type demoInfo struct {
+	BaseURL string `json:"base_url"`
+	Keys    struct {
+		Operator string `json:"operator"`
+		Store    string `json:"store"`
+		Supplier string `json:"supplier"`
+	} `json:"keys"`
+	StoreID      string `json:"store_id"`
+	OtherStoreID string `json:"other_store_id"`
+	SupplierID   string `json:"supplier_id"`
+	UserID       string `json:"user_id"`
+}
+
+// runDemo generates a synthetic world into the data directory, loads it through the same
+// import path as real data, trains, serves, and prints how to reach it.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := NewMain(stderr)
+	m.Config.TrainEvery = 5 * time.Minute
+	fs := flag.NewFlagSet("qianmian demo", flag.ContinueOnError)
+	m.Config.serveFlags(fs)
+	dir := fs.String("data", envOr("QIANMIAN_DATA", ""), "directory for the world, database and demo.json (default: a new temporary directory) (env QIANMIAN_DATA)")
+	scale := fs.String("scale", "default", "world size: small (tests) or default (~5,000 items, 100 stores, 20,000 consumers)")
+	seed := fs.Uint64("seed", 1, "random seed of the world")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	var cfg sim.Config
+	switch *scale {
+	case "small":
+		cfg = sim.SmallConfig()
+	case "default":
+		cfg = sim.DefaultConfig()
+	default:
+		return usagef("demo: --scale must be small or default, not %q", *scale)
+	}
+	cfg.Seed = *seed
+	cfg.End = time.Now().UTC().Truncate(time.Second)
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "qianmian-demo-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	m.Config.DSN = "sqlite:" + filepath.Join(*dir, "qianmian.db")
+	m.Logger = m.Config.newLogger(stderr)
+	defer m.Close()
+
+	info, err := m.buildDemo(ctx, cfg, *dir, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "qianmian demo is serving at %s\n", info.BaseURL)
+	fmt.Fprintf(stdout, "  data dir        %s (demo.json has everything below)\n", *dir)
+	fmt.Fprintf(stdout, "  operator key    %s\n", info.Keys.Operator)
+	fmt.Fprintf(stdout, "  store key       %s  (store %s)\n", info.Keys.Store, info.StoreID)
+	fmt.Fprintf(stdout, "  supplier key    %s  (supplier %s)\n", info.Keys.Supplier, info.SupplierID)
+	fmt.Fprintf(stdout, "  other store     %s (another region)\n", info.OtherStoreID)
+	fmt.Fprintf(stdout, "  sample consumer %s\n\n", info.UserID)
+	fmt.Fprintf(stdout, "  curl -H 'Authorization: Bearer %s' '%s/v1/stores/%s/recommendations?user=%s&n=10'\n",
+		info.Keys.Store, info.BaseURL, info.StoreID, info.UserID)
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}
+
+// buildDemo generates, loads, trains and starts serving; it returns what the demo prints.
+func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progress io.Writer) (*demoInfo, error) {
+	start := time.Now()
+	log := m.Logger
+	log.Info("generating world", "seed", cfg.Seed, "items", cfg.Items, "stores", cfg.Stores, "users", cfg.Users, "end", cfg.End)
+	world, err := sim.Generate(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("generate world: %w", err)
+	}
+	files, err := sim.WriteFiles(world, filepath.Join(dir, "world"))
+	if err != nil {
+		return nil, fmt.Errorf("write world: %w", err)
+	}
+	log.Info("world generated", "seconds", time.Since(start).Seconds())
+
+	if err := m.OpenStorage(ctx); err != nil {
+		return nil, err
+	}
+	l := m.loader(progress)
+	for _, f := range files.Paths() {
+		sum, err := l.LoadFile(ctx, f, kindOf(f))
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", f, err)
+		}
+		log.Info("loaded", "file", filepath.Base(f), "accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "seconds", sum.Seconds)
+	}
+
+	blob, err := m.newTrainer().TrainOnce(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	log.Info("trained", "model", blob.Name, "version", blob.Version)
+	if err := m.OpenServing(ctx); err != nil {
+		return nil, err
+	}
+
+	s := world.Truth.Sample
+	info := &demoInfo{BaseURL: m.Server.URL(), StoreID: s.StoreID, OtherStoreID: s.OtherStoreID, SupplierID: s.SupplierID, UserID: s.UserID}
+	for _, k := range []struct {
+		p   qianmian.Principal
+		dst *string
+	}{
+		{qianmian.Principal{Role: qianmian.RoleOperator}, &info.Keys.Operator},
+		{qianmian.Principal{Role: qianmian.RoleStore, ID: s.StoreID}, &info.Keys.Store},
+		{qianmian.Principal{Role: qianmian.RoleSupplier, ID: s.SupplierID}, &info.Keys.Supplier},
+	} {
+		_, token, err := m.Keys.CreateKey(ctx, k.p)
+		if err != nil {
+			return nil, fmt.Errorf("create %s key: %w", k.p.Role, err)
+		}
+		*k.dst = token
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "demo.json"), append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	log.Info("demo ready", "seconds", time.Since(start).Seconds(), "url", info.BaseURL)
+	return info, nil
+}
