@@ -1,0 +1,28 @@
+package model
+
+import "context"
+
+// Model is a recommender fit on a Dataset that scores every item for a user of that dataset.
+// Implementations are deterministic for a seed and use every core they are given.
+type Model interface {
+	// Name is the model family's short name ("pop", "itemknn", "ials", "ease").
+	Name() string
+	// Describe tells the configuration in a line, for reports ("factors=64 reg=0.05").
+	Describe() string
+	// Fit trains on d, checking ctx between passes.
+	Fit(ctx context.Context, d *Dataset) error
+	// ScoreUser writes the score of every item for user u of the dataset Fit saw into dst,
+	// which has d.NumItems() entries; higher is better. Items the user already met may get
+	// any score: callers that exclude them do so themselves. Safe for concurrent use after
+	// Fit.
+	ScoreUser(u int32, dst []float32)
+}
+
+// Family is a kind of model and the configurations worth trying on a new dataset.
+type Family struct {
+	Name string
+	// Configs returns up to n unfitted models to try, the recommended default first and the
+	// rest in the order most likely to pay off, drawn deterministically from seed. A tuner
+	// fits them in order until its time budget runs out and keeps the best on validation.
+	Configs func(n int, seed uint64) []Model
+}
