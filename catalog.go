@@ -199,7 +199,8 @@ func validID(field, id string) error {
 	return nil
 }
 
-// Page bounds a listing: entries with a key after After, at most Limit of them.
+// Page bounds a listing: entries with a key after After, at most Limit of them. A Limit of 0
+// means no limit; a negative Limit is EINVALID.
 type Page struct {
 	After string
 	Limit int
