@@ -26,3 +26,12 @@ type Family struct {
 	// fits them in order until its time budget runs out and keeps the best on validation.
 	Configs func(n int, seed uint64) []Model
 }
+
+// HistoryScorer is implemented by models that can score for any history: a user they were
+// not fit on, or one whose newest events came after the fit. Serving uses it so rankings
+// follow behaviour within a second, without retraining.
+type HistoryScorer interface {
+	// ScoreHistory writes into dst (NumItems entries) the score of every item for a user
+	// whose history is items, oldest first, with their weights and Unix-second times.
+	ScoreHistory(items []int32, weights []float32, times []int64, dst []float32)
+}
