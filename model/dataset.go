@@ -18,6 +18,13 @@ type Dataset struct {
 	items   []int32
 	weights []float32
 	times   []int64
+
+	// Every interaction as added, grouped by user and ordered by (time, insertion order):
+	// user u's sequence is [seqPtr[u], seqPtr[u+1]).
+	seqPtr     []int64
+	seqItems   []int32
+	seqWeights []float32
+	seqTimes   []int64
 }
 
 // NumUsers returns the number of users (rows).
@@ -34,6 +41,15 @@ func (d *Dataset) NumInteractions() int { return len(d.items) }
 func (d *Dataset) Row(u int32) (items []int32, weights []float32, times []int64) {
 	lo, hi := d.ptr[u], d.ptr[u+1]
 	return d.items[lo:hi], d.weights[lo:hi], d.times[lo:hi]
+}
+
+// Sequence returns every interaction of user u as it was added, oldest first: ordered by
+// time, and by insertion order among equal times. Unlike Row, repeated (user, item) pairs
+// stay separate and non-positive weights are kept, so sequence-aware models see the order
+// in which a person met items. The slices alias the dataset and must not be modified.
+func (d *Dataset) Sequence(u int32) (items []int32, weights []float32, times []int64) {
+	lo, hi := d.seqPtr[u], d.seqPtr[u+1]
+	return d.seqItems[lo:hi], d.seqWeights[lo:hi], d.seqTimes[lo:hi]
 }
 
 // DatasetBuilder collects interactions and builds a Dataset. Users and Items may be set
@@ -74,7 +90,8 @@ func (b *DatasetBuilder) Len() int { return len(b.users) }
 
 // Build returns the dataset: interactions grouped by user (a counting sort, O(n)), each row
 // sorted by item, and repeated (user, item) pairs merged: weights summed, the latest time
-// kept. Build releases the builder's buffers; the dataset shares its id maps.
+// kept. It also keeps each user's raw interactions in time order for Sequence. Build
+// releases the builder's buffers; the dataset shares its id maps.
 func (b *DatasetBuilder) Build() *Dataset {
 	nu := b.Users.Len()
 	ptr := make([]int64, nu+1)
@@ -84,29 +101,22 @@ func (b *DatasetBuilder) Build() *Dataset {
 	for u := 0; u < nu; u++ {
 		ptr[u+1] += ptr[u]
 	}
-	type entry struct {
-		item int32
-		w    float32
-		at   int64
-	}
-	grouped := make([]entry, len(b.users))
+	grouped := make([]datasetEntry, len(b.users))
 	next := slices.Clone(ptr[:nu])
 	for k, u := range b.users {
-		grouped[next[u]] = entry{b.items[k], b.weights[k], b.times[k]}
+		grouped[next[u]] = datasetEntry{b.items[k], b.weights[k], b.times[k]}
 		next[u]++
 	}
-	d := &Dataset{
-		Users:   b.Users,
-		Items:   b.Items,
-		ptr:     make([]int64, nu+1),
-		items:   make([]int32, 0, len(grouped)),
-		weights: make([]float32, 0, len(grouped)),
-		times:   make([]int64, 0, len(grouped)),
-	}
+	d := &Dataset{Users: b.Users, Items: b.Items}
+	d.buildSequences(ptr, grouped)
+	d.ptr = make([]int64, nu+1)
+	d.items = make([]int32, 0, len(grouped))
+	d.weights = make([]float32, 0, len(grouped))
+	d.times = make([]int64, 0, len(grouped))
 	for u := 0; u < nu; u++ {
 		row := grouped[ptr[u]:ptr[u+1]]
 		// Stable, so equal items keep insertion order and sums are reproducible.
-		slices.SortStableFunc(row, func(a, b entry) int { return cmp.Compare(a.item, b.item) })
+		slices.SortStableFunc(row, func(a, b datasetEntry) int { return cmp.Compare(a.item, b.item) })
 		for k, e := range row {
 			if k > 0 && e.item == row[k-1].item {
 				last := len(d.items) - 1
@@ -122,4 +132,36 @@ func (b *DatasetBuilder) Build() *Dataset {
 	}
 	b.users, b.items, b.weights, b.times = nil, nil, nil, nil
 	return d
+}
+
+// datasetEntry is one interaction of a user while a Dataset is built.
+type datasetEntry struct {
+	item int32
+	w    float32
+	at   int64
+}
+
+// buildSequences fills the per-user sequences from grouped, which holds each user's
+// interactions in insertion order; ptr delimits the users and is kept as seqPtr.
+func (d *Dataset) buildSequences(ptr []int64, grouped []datasetEntry) {
+	d.seqPtr = slices.Clone(ptr)
+	d.seqItems = make([]int32, len(grouped))
+	d.seqWeights = make([]float32, len(grouped))
+	d.seqTimes = make([]int64, len(grouped))
+	var buf []datasetEntry
+	byTime := func(a, b datasetEntry) int { return cmp.Compare(a.at, b.at) }
+	for u := 0; u+1 < len(ptr); u++ {
+		row := grouped[ptr[u]:ptr[u+1]]
+		if !slices.IsSortedFunc(row, byTime) {
+			// A copy, sorted stably so equal times keep insertion order; grouped itself
+			// must stay in insertion order for the rows.
+			buf = append(buf[:0], row...)
+			slices.SortStableFunc(buf, byTime)
+			row = buf
+		}
+		for k, e := range row {
+			q := ptr[u] + int64(k)
+			d.seqItems[q], d.seqWeights[q], d.seqTimes[q] = e.item, e.w, e.at
+		}
+	}
 }

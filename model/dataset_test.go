@@ -65,3 +65,33 @@ func TestIDMap_RoundTrip(t *testing.T) {
 		t.Fatal("Clone shares its map with the original")
 	}
 }
+
+func TestDataset_SequenceOrdersByTimeThenInsertion(t *testing.T) {
+	t.Parallel()
+	b := model.NewDatasetBuilder()
+	b.Add("u", "late", 1, 30)
+	b.Add("v", "x", 1, 5)
+	b.Add("u", "tie-first", 1, 10)
+	b.Add("u", "early", 2, 1)
+	b.Add("u", "tie-second", -1, 10) // kept, weight and all
+	b.Add("u", "late", 1, 30)        // repeats stay separate
+	d := b.Build()
+	u, _ := d.Users.Index("u")
+	items, weights, times := d.Sequence(u)
+	var ids []string
+	for _, i := range items {
+		ids = append(ids, d.Items.ID(i))
+	}
+	if want := []string{"early", "tie-first", "tie-second", "late", "late"}; !slices.Equal(ids, want) {
+		t.Fatalf("Sequence items=%v, want %v", ids, want)
+	}
+	if want := []float32{2, 1, -1, 1, 1}; !slices.Equal(weights, want) {
+		t.Fatalf("Sequence weights=%v, want %v", weights, want)
+	}
+	if want := []int64{1, 10, 10, 30, 30}; !slices.Equal(times, want) {
+		t.Fatalf("Sequence times=%v, want %v", times, want)
+	}
+	if row, _, _ := d.Row(u); len(row) != 4 {
+		t.Fatalf("Row has %d items, want 4 distinct", len(row))
+	}
+}
