@@ -1,0 +1,404 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// collectRankData gathers the candidates and features of every sampled validation user
+// from the bases fitted on h's (reduced) dataset. Users none of whose held-out items are
+// among their candidates add no rows but are counted.
+func collectRankData(ctx context.Context, h *hybridData, bases []Model, valid [][]int32, qs []query, p candParams, c HybridConfig) (*rankData, error) {
+	nb := len(bases)
+	nf := perBaseFeatures*nb + itemFeatures
+	type out struct {
+		x   []float32
+		rel []bool
+	}
+	outs := make([]out, len(qs))
+	scratch := make([]*candScratch, c.Workers)
+	parallelForW(len(qs), c.Workers, func(w, k int) {
+		if ctx.Err() != nil {
+			return
+		}
+		if scratch[w] == nil {
+			scratch[w] = newCandScratch(nb, h.d.NumItems())
+		}
+		s := scratch[w]
+		u := qs[k].user
+		h.candidates(u, bases, p, s)
+		rel := make([]bool, len(s.cands))
+		hit := false
+		for _, i := range valid[u] {
+			if s.inCand[i] == s.stamp {
+				rel[s.pos[i]], hit = true, true
+			}
+		}
+		if hit {
+			outs[k] = out{slices.Clone(s.x), rel}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rd := &rankData{nf: nf, qptr: []int32{0}}
+	for k, q := range qs {
+		part := partLearn
+		if q.hold {
+			part = partHold
+		}
+		rd.users[part]++
+		rd.users[partAll]++
+		if outs[k].rel == nil {
+			continue
+		}
+		rd.x = append(rd.x, outs[k].x...)
+		rd.rel = append(rd.rel, outs[k].rel...)
+		rd.qptr = append(rd.qptr, int32(len(rd.rel)))
+		rd.idcg = append(rd.idcg, idealDCG(len(valid[q.user]), c.K))
+		rd.hold = append(rd.hold, q.hold)
+		outs[k] = out{}
+	}
+	return rd, nil
+}
+
+// The kinds of ranker: popularity alone, one base alone, the linear blend, and the blend
+// with trees.
+const (
+	rankPop = iota
+	rankBase
+	rankLinear
+	rankTrees
+)
+
+var rankKindNames = [...]string{"popularity", "base", "linear", "lambdamart"}
+
+// hybridRanker is what Hybrid learns. Scores are scale·w·z + Σ trees(z), z the features
+// standardised by mean and std; for rankPop and rankBase the popularity or the base's
+// own scores are served unchanged.
+type hybridRanker struct {
+	kind      int
+	base      string // for rankBase
+	names     []string
+	mean, std []float32
+	w         []float32
+	scale     float32
+	trees     []regTree
+	gain      []float64
+
+	remap []int32 // ranker feature → index in the bound feature layout
+	baseI int
+}
+
+// bind maps the ranker's features onto the layout of the given bases.
+func (r *hybridRanker) bind(bases []string) error {
+	layout := hybridFeatureNames(bases)
+	remap := make([]int32, len(r.names))
+	for f, name := range r.names {
+		k := slices.Index(layout, name)
+		if k < 0 {
+			return fmt.Errorf("model: hybrid: feature %q has no source among bases %v", name, bases)
+		}
+		remap[f] = int32(k)
+	}
+	baseI := -1
+	if r.kind == rankBase {
+		if baseI = slices.Index(bases, r.base); baseI < 0 {
+			return fmt.Errorf("model: hybrid: chosen base %q not among bases %v", r.base, bases)
+		}
+	}
+	r.remap, r.baseI = remap, baseI
+	return nil
+}
+
+// score returns the ranker's score of one row of the bound layout; z has len(r.names).
+func (r *hybridRanker) score(x, z []float32) float32 {
+	var s float32
+	for f := range r.names {
+		z[f] = (x[r.remap[f]] - r.mean[f]) / r.std[f]
+		s += r.w[f] * z[f]
+	}
+	s *= r.scale
+	for t := range r.trees {
+		s += r.trees[t].eval(z)
+	}
+	return s
+}
+
+type solution struct {
+	HybridSolution
+	kind  int
+	base  string
+	w     []float32
+	scale float32
+	trees []regTree
+	gain  []float64
+}
+
+// learnRanker considers popularity alone, each base alone, the linear blend and the boosted
+// blend, trained on the learning users, and keeps the best on the holdout users, preferring
+// the simpler on ties; the learned ones are then refitted on all validation users and kept
+// only if they still beat popularity there.
+func learnRanker(ctx context.Context, rd *rankData, bases []string, c HybridConfig) (*hybridRanker, HybridReport, error) {
+	names := hybridFeatureNames(bases)
+	rep := HybridReport{K: c.K, Users: rd.users[partAll], Chosen: "popularity"}
+	r := &hybridRanker{kind: rankPop, names: names, mean: make([]float32, len(names)),
+		std: make([]float32, len(names)), w: make([]float32, len(names)), scale: 1,
+		gain: make([]float64, len(names))}
+	for f := range r.std {
+		r.std[f] = 1
+	}
+	if rd.numQueries() == 0 {
+		rep.Solutions = []HybridSolution{{Name: "popularity"}}
+		return r, rep, nil
+	}
+	r.mean, r.std = rd.standardise()
+	fit, sel := partLearn, partHold
+	if rd.users[partLearn] == 0 || rd.users[partHold] == 0 {
+		fit, sel = partAll, partAll
+	}
+	sols, bn, err := rd.solutions(ctx, bases, fit, sel, c)
+	if err != nil {
+		return nil, rep, err
+	}
+	best := 0
+	for k := range sols {
+		if partValue(sols[k].HybridSolution, sel) > partValue(sols[best].HybridSolution, sel)+1e-9 {
+			best = k
+		}
+	}
+	chosen := sols[best]
+	if fit != partAll && chosen.kind >= rankLinear {
+		if chosen, err = rd.refitAll(ctx, bn, chosen, c); err != nil {
+			return nil, rep, err
+		}
+		if chosen.All < sols[0].All { // never worse than popularity on validation
+			chosen = sols[0]
+		}
+	}
+	for _, s := range sols {
+		rep.Solutions = append(rep.Solutions, s.HybridSolution)
+	}
+	rep.Chosen = rankKindNames[chosen.kind]
+	if chosen.kind == rankBase {
+		rep.Chosen = chosen.base
+	}
+	r.kind, r.base, r.w, r.scale, r.trees, r.gain = chosen.kind, chosen.base, chosen.w, chosen.scale, chosen.trees, chosen.gain
+	if r.gain == nil {
+		r.gain = make([]float64, len(names))
+	}
+	rep.Trees = len(r.trees)
+	rep.Features = r.featureWeights()
+	return r, rep, nil
+}
+
+// solutions returns popularity alone, each base alone, the linear blend fitted on part fit
+// (by coordinate ascent from the best of those) and, with c.Trees, the boosted blend
+// stopped early on part sel, each with its NDCG on every part; and the binned features.
+func (rd *rankData) solutions(ctx context.Context, bases []string, fit, sel int, c HybridConfig) ([]solution, *binned, error) {
+	eval := func(name string, s []float32) HybridSolution {
+		return HybridSolution{Name: name, Learn: rd.ndcg(s, partLearn, c.K, c.Workers),
+			Holdout: rd.ndcg(s, partHold, c.K, c.Workers), All: rd.ndcg(s, partAll, c.K, c.Workers)}
+	}
+	column := func(f int) []float32 {
+		w := make([]float32, rd.nf)
+		w[f] = 1
+		return w
+	}
+	popF := perBaseFeatures * len(bases)
+	sols := []solution{{HybridSolution: eval("popularity", rd.linearScores(column(popF))), kind: rankPop, w: column(popF)}}
+	for b, name := range bases {
+		w := column(perBaseFeatures * b)
+		sols = append(sols, solution{HybridSolution: eval(name, rd.linearScores(w)), kind: rankBase, base: name, w: w})
+	}
+	init := sols[0]
+	for _, s := range sols[1:] {
+		if partValue(s.HybridSolution, fit) > partValue(init.HybridSolution, fit) {
+			init = s
+		}
+	}
+	w, _, err := rd.coordinateAscent(ctx, init.w, fit, c.K, c.Rounds, c.Workers)
+	if err != nil {
+		return nil, nil, err
+	}
+	sols = append(sols, solution{HybridSolution: eval("linear", rd.linearScores(w)), kind: rankLinear, w: w, scale: 1})
+	if c.Trees <= 0 {
+		return sols, nil, nil
+	}
+	bn := binFeatures(rd)
+	sol, err := rd.boostedSolution(ctx, bn, w, fit, sel, c.Trees, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sol.HybridSolution = eval("lambdamart", sol.scores)
+	return append(sols, sol.solution), bn, nil
+}
+
+func partValue(s HybridSolution, part int) float64 {
+	switch part {
+	case partLearn:
+		return s.Learn
+	case partHold:
+		return s.Holdout
+	}
+	return s.All
+}
+
+func (r *hybridRanker) featureWeights() []FeatureWeight {
+	total := 0.0
+	for _, g := range r.gain {
+		total += g
+	}
+	out := make([]FeatureWeight, len(r.names))
+	for f, name := range r.names {
+		out[f] = FeatureWeight{Name: name, Weight: r.w[f]}
+		if total > 0 {
+			out[f].Gain = r.gain[f] / total
+		}
+	}
+	return out
+}
+
+type boosted struct {
+	solution
+	scores []float32
+}
+
+// boostedSolution boosts trees on fit, starting from the linear scores with weights w scaled
+// to fit the pairwise loss best, stopping early on stop (when it differs from fit).
+func (rd *rankData) boostedSolution(ctx context.Context, bn *binned, w []float32, fit, stop, trees int, c HybridConfig) (boosted, error) {
+	tc := treeConfig{trees: trees, depth: c.Depth, minLeaf: c.MinLeaf, trunc: max(30, 3*c.K),
+		patience: 20, k: c.K, workers: c.Workers, rate: c.Rate, l2: 1e-3}
+	s := rd.linearScores(w)
+	scale := rd.bestScale(s, fit, tc)
+	for r := range s {
+		s[r] *= scale
+	}
+	if stop == fit {
+		stop = -1
+	}
+	ts, gain, _, err := rd.boost(ctx, bn, s, fit, stop, tc)
+	if err != nil {
+		return boosted{}, err
+	}
+	// Recompute the scores of the kept trees (boost ran past them looking for a gain).
+	s = rd.linearScores(w)
+	nf := rd.nf
+	for r := range s {
+		s[r] *= scale
+		for t := range ts {
+			s[r] += ts[t].eval(rd.x[r*nf : (r+1)*nf])
+		}
+	}
+	return boosted{solution{kind: rankTrees, w: w, scale: scale, trees: ts, gain: gain}, s}, nil
+}
+
+// refitAll refits a learned solution on all validation users: coordinate ascent from its
+// weights, then as many trees as it had.
+func (rd *rankData) refitAll(ctx context.Context, bn *binned, sol solution, c HybridConfig) (solution, error) {
+	w, _, err := rd.coordinateAscent(ctx, sol.w, partAll, c.K, c.Rounds, c.Workers)
+	if err != nil {
+		return sol, err
+	}
+	out := solution{HybridSolution: sol.HybridSolution, kind: sol.kind, w: w, scale: 1}
+	s := rd.linearScores(w)
+	if sol.kind == rankTrees && len(sol.trees) > 0 {
+		b, err := rd.boostedSolution(ctx, bn, w, partAll, partAll, len(sol.trees), c)
+		if err != nil {
+			return sol, err
+		}
+		out, s = b.solution, b.scores
+		out.HybridSolution = sol.HybridSolution
+	}
+	out.All = rd.ndcg(s, partAll, c.K, c.Workers)
+	return out, nil
+}
+
+// bestScale returns the factor of the linear scores, among powers of two from 1/4 to 64,
+// that minimises the NDCG-weighted pairwise logistic loss LambdaMART starts from.
+func (rd *rankData) bestScale(s []float32, part int, c treeConfig) float32 {
+	best, bestLoss := float32(1), math.Inf(1)
+	for scale := float32(0.25); scale <= 64; scale *= 2 {
+		loss := rd.pairLoss(s, scale, part, c.trunc)
+		if loss < bestLoss-1e-12 {
+			best, bestLoss = scale, loss
+		}
+	}
+	return best
+}
+
+// pairLoss returns Σ ΔNDCG·log(1+exp(−scale·(s_rel − s_irrel))) over the pairs lambdas uses.
+func (rd *rankData) pairLoss(s []float32, scale float32, part, trunc int) float64 {
+	total := 0.0
+	var order []int32
+	for q := 0; q < rd.numQueries(); q++ {
+		if !rd.inPart(q, part) {
+			continue
+		}
+		lo, hi := int(rd.qptr[q]), int(rd.qptr[q+1])
+		order = order[:0]
+		for r := lo; r < hi; r++ {
+			order = append(order, int32(r))
+		}
+		slices.SortFunc(order, func(a, b int32) int {
+			if rowBetter(s, a, b) {
+				return -1
+			}
+			if rowBetter(s, b, a) {
+				return 1
+			}
+			return 0
+		})
+		for a := 0; a < min(trunc, len(order)); a++ {
+			for b := a + 1; b < len(order); b++ {
+				ra, rb := order[a], order[b]
+				if rd.rel[ra] == rd.rel[rb] {
+					continue
+				}
+				delta := (1/math.Log2(float64(a)+2) - 1/math.Log2(float64(b)+2)) / rd.idcg[q]
+				diff := float64(s[ra] - s[rb])
+				if rd.rel[rb] {
+					diff = -diff
+				}
+				total += delta * math.Log1p(math.Exp(-float64(scale)*diff))
+			}
+		}
+	}
+	return total
+}
+
+// ScoreUser writes the hybrid's score of every item for user u of the bound dataset: the
+// learned ranker's score for the user's candidates and −Inf for every other item, or
+// popularity's or the chosen base's own scores when one of them alone was best.
+func (m *Hybrid) ScoreUser(u int32, dst []float32) {
+	r := m.ranker
+	if r == nil || m.data == nil || u < 0 || int(u) >= m.data.d.NumUsers() || r.kind == rankPop {
+		for j := range dst {
+			dst[j] = 0
+			if m.data != nil && j < len(m.data.pop) {
+				dst[j] = m.data.pop[j]
+			}
+		}
+		return
+	}
+	if r.kind == rankBase {
+		m.Bases[r.baseI].ScoreUser(u, dst)
+		return
+	}
+	c := m.Config.withDefaults()
+	s := m.pool.Get().(*candScratch)
+	defer m.pool.Put(s)
+	m.data.candidates(u, m.Bases, candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, s)
+	for j := range dst {
+		dst[j] = float32(math.Inf(-1))
+	}
+	nf := perBaseFeatures*len(m.Bases) + itemFeatures
+	z := make([]float32, len(r.names))
+	for k, i := range s.cands {
+		if int(i) < len(dst) {
+			dst[i] = r.score(s.x[k*nf:(k+1)*nf], z)
+		}
+	}
+}
