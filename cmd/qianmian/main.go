@@ -4,6 +4,7 @@
 //	qianmian demo     generate a synthetic S2b2c world, load, train and serve it
 //	qianmian import   load NDJSON or CSV files of catalogue, people and events
 //	qianmian train    train once and publish the model
+//	qianmian eval     measure and tune models offline on interaction files or public datasets
 //	qianmian keys     issue API keys
 //	qianmian migrate  create or upgrade the database
 package main
@@ -36,6 +37,8 @@ Usage:
   qianmian import  [--kind K] FILE... load NDJSON or CSV files (suppliers, stores, items,
                                       assortments, users, events)
   qianmian train   [flags]            train once and publish the model
+  qianmian eval    --train F --test F | --dataset NAME | --report FILE [--models all] [--json]
+                                      tune and measure models offline (full ranking)
   qianmian keys create --role operator|supplier|store|consumer [--id ID]
   qianmian migrate [flags]            create or upgrade the database
 
@@ -59,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runImport(ctx, rest, stdout, stderr)
 	case "train":
 		err = runTrain(ctx, rest, stdout, stderr)
+	case "eval":
+		err = runEval(ctx, rest, stdout, stderr)
 	case "keys":
 		err = runKeys(ctx, rest, stdout, stderr)
 	case "migrate":
