@@ -27,11 +27,38 @@ type artefact struct {
 
 	RebuyRates []float32 // per category
 	Rebuy      []int32   // the categories people rebuy
+
+	// Learned scores live histories in the Items index space; nil in the fast artefact
+	// and the popularity fallback. LearnedName is its family ("seq", "ials", …).
+	Learned     learnedModel
+	LearnedName string
+}
+
+// learnedModel is a model the artefact can carry and the engine can score histories with.
+type learnedModel interface {
+	model.HistoryScorer
+	io.WriterTo
+	io.ReaderFrom
+}
+
+// newLearned returns an empty model of the named family, to read a saved one into.
+func newLearned(name string) (learnedModel, error) {
+	switch name {
+	case "seq":
+		return new(model.Sequential), nil
+	case "ials":
+		return new(model.IALS), nil
+	case "content":
+		return new(model.Content), nil
+	case "ease":
+		return new(model.EASE), nil
+	}
+	return nil, fmt.Errorf("unknown learned model %q", name)
 }
 
 const (
 	artefactMagic   = "QMHYBRID"
-	artefactVersion = 1
+	artefactVersion = 2 // 2 adds the learned model; 1 is still read
 	maxRebuyEntries = 1 << 24
 )
 
@@ -63,6 +90,15 @@ func (a *artefact) encode() ([]byte, error) {
 	if err := writeVector(&buf, a.Rebuy); err != nil {
 		return nil, err
 	}
+	if a.Learned == nil {
+		buf.Write(le.AppendUint32(nil, 0))
+		return buf.Bytes(), nil
+	}
+	buf.Write(le.AppendUint32(nil, uint32(len(a.LearnedName))))
+	buf.WriteString(a.LearnedName)
+	if _, err := a.Learned.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("write %s: %w", a.LearnedName, err)
+	}
 	return buf.Bytes(), nil
 }
 
@@ -81,7 +117,7 @@ func decodeArtefact(data []byte) (*artefact, error) {
 	if err := binary.Read(r, binary.LittleEndian, &head); err != nil {
 		return nil, fmt.Errorf("read artefact header: %w", err)
 	}
-	if head.Version != artefactVersion {
+	if head.Version != artefactVersion && head.Version != 1 {
 		return nil, fmt.Errorf("artefact version %d, this build reads %d", head.Version, artefactVersion)
 	}
 	a := &artefact{
@@ -105,6 +141,11 @@ func decodeArtefact(data []byte) (*artefact, error) {
 	}
 	if a.Rebuy, err = readVector[int32](r); err != nil {
 		return nil, err
+	}
+	if head.Version >= 2 {
+		if err := a.readLearned(r); err != nil {
+			return nil, err
+		}
 	}
 	if a.Neighbors != nil && a.Neighbors.NumItems() > a.Items.Len() {
 		return nil, fmt.Errorf("artefact has neighbours for %d items but names %d", a.Neighbors.NumItems(), a.Items.Len())
@@ -132,4 +173,32 @@ func readVector[T float32 | int32](r io.Reader) ([]T, error) {
 		return nil, fmt.Errorf("read artefact vector: %w", err)
 	}
 	return v, nil
+}
+
+// readLearned reads the learned section: a length-prefixed family name (0: none), then the
+// model's own versioned stream.
+func (a *artefact) readLearned(r io.Reader) error {
+	var n uint32
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		return fmt.Errorf("read learned model: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if n > 64 {
+		return fmt.Errorf("learned model name of %d bytes is corrupt", n)
+	}
+	name := make([]byte, n)
+	if _, err := io.ReadFull(r, name); err != nil {
+		return fmt.Errorf("read learned model: %w", err)
+	}
+	m, err := newLearned(string(name))
+	if err != nil {
+		return err
+	}
+	if _, err := m.ReadFrom(r); err != nil {
+		return fmt.Errorf("read learned model %s: %w", name, err)
+	}
+	a.Learned, a.LearnedName = m, string(name)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qianmian/qianmian"
+	"github.com/qianmian/qianmian/recommend"
 )
 
 // demoScale is the size of the demo world of issue 2.
@@ -78,10 +79,23 @@ func BenchmarkTrainer_TrainOnce(b *testing.B) {
 	}
 }
 
+// BenchmarkEngine_Recommend measures a request with the fast artefact (no learned model,
+// as before the model source) and with a learned iALS model scoring the live history.
 func BenchmarkEngine_Recommend(b *testing.B) {
 	db := newScaledWorld(b, demo)
-	mustTrain(b, db)
-	e := openEngine(b, db, newClock(testNow))
+	for _, artefact := range []string{"fast", "ials"} {
+		tr := newTrainer(b, db)
+		tr.Config.Learn.Off = artefact == "fast"
+		tr.Config.Learn.Models = []string{"ials"}
+		if _, err := tr.TrainOnce(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		e := openEngine(b, db, newClock(testNow))
+		benchRecommend(b, artefact, e)
+	}
+}
+
+func benchRecommend(b *testing.B, artefact string, e *recommend.Engine) {
 	ctx := context.Background()
 	const warm = 2000 // users whose live state is built before timing
 	reqs := make([]qianmian.RecommendRequest, warm)
@@ -102,7 +116,7 @@ func BenchmarkEngine_Recommend(b *testing.B) {
 			return qianmian.RecommendRequest{StoreID: reqs[k%warm].StoreID, N: 10}
 		}},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
+		b.Run(artefact+"/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			k := 0
 			for b.Loop() {
@@ -118,7 +132,11 @@ func BenchmarkEngine_Recommend(b *testing.B) {
 
 func BenchmarkEngine_Similar(b *testing.B) {
 	db := newScaledWorld(b, demo)
-	mustTrain(b, db)
+	tr := newTrainer(b, db)
+	tr.Config.Learn.Off = true // Similar does not use the learned model
+	if _, err := tr.TrainOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	e := openEngine(b, db, newClock(testNow))
 	ctx := context.Background()
 	b.ReportAllocs()

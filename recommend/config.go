@@ -78,6 +78,40 @@ type TrainerConfig struct {
 	// RebuyMinGap is how long after a purchase another one in the category counts as a
 	// repurchase rather than the same basket.
 	RebuyMinGap time.Duration
+	// Learn configures the learned model fitted besides co-occurrence and popularity.
+	Learn LearnConfig
+}
+
+// LearnConfig configures the learned model: the candidates are fitted on a temporal
+// validation split, the best by NDCG@10 is refitted on every interaction and published in
+// the artefact, where the engine scores each visitor's live history with it.
+type LearnConfig struct {
+	// Off publishes only co-occurrence, popularity and rebuy rates: the fast artefact a
+	// server starts with while the learned model trains.
+	Off bool
+	// Models are the candidates in the order they are fitted: "seq", "ials", "content",
+	// "ease". A candidate is not started once Budget has passed.
+	Models []string
+	// Budget bounds the fitting of candidates on the validation split; the refit of the
+	// chosen one on all data comes on top.
+	Budget time.Duration
+	// MaxEASEItems skips EASE for larger catalogues: its fit costs n³ and 12·n² bytes.
+	MaxEASEItems int
+	// ValidFraction holds out each subject's last max(1, floor(ValidFraction·n)) item
+	// interactions by time; subjects with fewer than 3 stay whole.
+	ValidFraction float64
+	// ValidUsers caps the validation subjects scored (an even sample).
+	ValidUsers int
+	// History is how many of a subject's latest events are scored, as the engine's ring of
+	// recent events (EngineConfig.RingSize).
+	History int
+}
+
+// DefaultLearnConfig returns the defaults: sequential, iALS, content and EASE (up to 8,000
+// items) within 90 s, 20% validation, up to 5,000 validation subjects, 48-event histories.
+func DefaultLearnConfig() LearnConfig {
+	return LearnConfig{Models: []string{"seq", "ials", "content", "ease"}, Budget: 90 * time.Second,
+		MaxEASEItems: 8000, ValidFraction: 0.2, ValidUsers: 5000, History: 48}
 }
 
 // DefaultTrainerConfig returns the defaults: 180 days of events, 50 neighbours per item,
@@ -93,6 +127,7 @@ func DefaultTrainerConfig() TrainerConfig {
 		RebuyThreshold:     0.3,
 		RebuyMinBuyers:     10,
 		RebuyMinGap:        24 * time.Hour,
+		Learn:              DefaultLearnConfig(),
 	}
 }
 
@@ -111,6 +146,14 @@ func (c TrainerConfig) withDefaults() TrainerConfig {
 	setDefault(&c.RebuyThreshold, d.RebuyThreshold)
 	setDefault(&c.RebuyMinBuyers, d.RebuyMinBuyers)
 	setDefault(&c.RebuyMinGap, d.RebuyMinGap)
+	if c.Learn.Models == nil {
+		c.Learn.Models = d.Learn.Models
+	}
+	setDefault(&c.Learn.Budget, d.Learn.Budget)
+	setDefault(&c.Learn.MaxEASEItems, d.Learn.MaxEASEItems)
+	setDefault(&c.Learn.ValidFraction, d.Learn.ValidFraction)
+	setDefault(&c.Learn.ValidUsers, d.Learn.ValidUsers)
+	setDefault(&c.Learn.History, d.Learn.History)
 	return c
 }
 
@@ -122,6 +165,7 @@ type BlendWeights struct {
 	RegionPopular float64 // popular in the store's region
 	Trending      float64 // live trending in the store or region
 	Restock       float64 // bought before in a category people rebuy
+	Model         float64 // the learned model's score of the visitor's live history
 }
 
 // EngineConfig holds the engine's parameters. Start from DefaultEngineConfig; zero fields
@@ -178,7 +222,7 @@ func DefaultEngineConfig() EngineConfig {
 		ModelName: DefaultModelName,
 		Weights:   DefaultEventWeights(),
 		Blend: BlendWeights{Neighbors: 1, Category: 0.7, StorePopular: 0.35,
-			RegionPopular: 0.1, Trending: 0.25, Restock: 0.6},
+			RegionPopular: 0.1, Trending: 0.25, Restock: 0.6, Model: 0.8},
 		RingSize:         48,
 		MaxAffinities:    16,
 		MaxPurchases:     64,

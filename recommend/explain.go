@@ -35,7 +35,7 @@ func (q *query) explain() []qianmian.ScoredItem {
 // most to the candidate's score.
 func (q *query) reasons(c *candidate) []string {
 	w := [numSources]float32{float32(q.w.Neighbors), float32(q.w.Category), float32(q.w.StorePopular),
-		float32(q.w.RegionPopular), float32(q.w.Trending), float32(q.w.Restock)}
+		float32(q.w.RegionPopular), float32(q.w.Trending), float32(q.w.Restock), float32(q.w.Model)}
 	var order [numSources]int
 	n := 0
 	for s := range numSources {
@@ -95,6 +95,8 @@ func (q *query) reasonText(c *candidate, s int) string {
 		return "trending in this store"
 	case srcRestock:
 		return "bought before — time to restock"
+	case srcModel:
+		return q.modelReason(c)
 	}
 	return ""
 }

@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/qianmian/qianmian"
@@ -13,6 +15,7 @@ type trainingCatalog struct {
 	itemCategory map[string]string // item id → category key
 	storeRegion  map[string]string // store id → region
 	optedOut     map[string]bool   // users who refused personalisation
+	items        []*qianmian.Item  // the catalogue, for the learned model's item features
 }
 
 // fitter turns a stream of events into an artefact. The Trainer uses it with co-occurrence;
@@ -22,6 +25,8 @@ type fitter struct {
 	now       int64
 	cat       *trainingCatalog
 	neighbors bool
+	learn     bool // fit the learned model too (the trainer, unless Learn.Off)
+	logger    *slog.Logger
 
 	ds                             *model.DatasetBuilder
 	storePop, regionPop, globalPop *model.PopularityCounter
@@ -42,12 +47,17 @@ type fitStats struct {
 	Neighbors       int      `json:"neighbors"`
 	RebuyCategories []string `json:"rebuy_categories"`
 	Seconds         float64  `json:"seconds"`
+	// Learned is the learned model published ("" for none) and Validation how the
+	// candidates did; both absent in the fast artefact.
+	Learned    string       `json:"learned,omitempty"`
+	Validation *learnReport `json:"validation,omitempty"`
 }
 
 func newFitter(cfg TrainerConfig, now time.Time, cat *trainingCatalog, neighbors bool) *fitter {
 	pc := model.PopularityConfig{HalfLife: cfg.PopularityHalfLife, Now: now.Unix(), TopK: cfg.PopularityTopK}
-	return &fitter{
-		cfg: cfg, now: now.Unix(), cat: cat, neighbors: neighbors,
+	f := &fitter{
+		cfg: cfg, now: now.Unix(), cat: cat, neighbors: neighbors, learn: neighbors && !cfg.Learn.Off,
+		logger:     slog.New(slog.DiscardHandler),
 		ds:         model.NewDatasetBuilder(),
 		storePop:   model.NewPopularityCounter(pc),
 		regionPop:  model.NewPopularityCounter(pc),
@@ -56,6 +66,14 @@ func newFitter(cfg TrainerConfig, now time.Time, cat *trainingCatalog, neighbors
 		regions:    model.NewIDMap(0),
 		categories: model.NewIDMap(0),
 	}
+	if f.learn {
+		// Every catalogue item gets an index, so the content part can recommend items
+		// nobody has met yet.
+		for _, it := range cat.items {
+			f.ds.Items.Add(it.ID)
+		}
+	}
+	return f
 }
 
 // add counts one event. Popularity counts everyone's events, as aggregates; the per-person
@@ -123,7 +141,34 @@ func (f *fitter) finish(ctx context.Context) (*artefact, error) {
 			f.stats.RebuyCategories = append(f.stats.RebuyCategories, f.categories.ID(int32(c)))
 		}
 	}
+	if f.learn {
+		features := itemFeatures(d.Items, f.cat.items)
+		m, name, rep, err := f.fitLearned(ctx, d, features, f.repeatable(d, a.Rebuy))
+		if err != nil {
+			return nil, fmt.Errorf("learned model: %w", err)
+		}
+		a.Learned, a.LearnedName = m, name
+		f.stats.Learned, f.stats.Validation = name, rep
+	}
 	return a, nil
+}
+
+// repeatable marks the items of d in rebuy categories.
+func (f *fitter) repeatable(d *model.Dataset, rebuy []int32) []bool {
+	out := make([]bool, d.NumItems())
+	if len(rebuy) == 0 {
+		return out
+	}
+	isRebuy := make([]bool, f.categories.Len())
+	for _, c := range rebuy {
+		isRebuy[c] = true
+	}
+	for i := range out {
+		if c, ok := f.categories.Index(f.cat.itemCategory[d.Items.ID(int32(i))]); ok {
+			out[i] = isRebuy[c]
+		}
+	}
+	return out
 }
 
 // loadTrainingCatalog reads item categories, store regions and, when users is set, who
@@ -134,6 +179,7 @@ func loadTrainingCatalog(ctx context.Context, items qianmian.ItemService, stores
 		return items.FindItems(ctx, qianmian.ItemFilter{Page: p})
 	}, func(it *qianmian.Item) string { return it.ID }, func(it *qianmian.Item) {
 		tc.itemCategory[it.ID] = it.CategoryKey()
+		tc.items = append(tc.items, it)
 	})
 	if err != nil {
 		return nil, err

@@ -16,11 +16,12 @@ const (
 	srcRegion
 	srcTrending
 	srcRestock
+	srcModel
 	numSources
 )
 
 // sourceNames name the sources in qianmian.ScoredItem.Sources.
-var sourceNames = [numSources]string{"cooccurrence", "category", "store_popular", "region_popular", "trending", "restock"}
+var sourceNames = [numSources]string{"cooccurrence", "category", "store_popular", "region_popular", "trending", "restock", "model"}
 
 // candidate is one item proposed for a ranking, with every source's score (0–1) and what
 // each source knew about why.
@@ -69,6 +70,13 @@ type scratch struct {
 	picked   []int32
 	skipped  []int32
 	catCount []uint16
+
+	// The model source's history in model indexes, and its score buffer.
+	hItems  []int32
+	hW      []float32
+	hT      []int64
+	mScores []float32
+	mTop    []int32
 }
 
 func (e *Engine) scratch(s *snapshot) *scratch {
@@ -149,7 +157,7 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 	}
 	sources := []func(){q.storePopular, q.regionPopular, q.trending}
 	if q.personal {
-		sources = append([]func(){q.neighbors, q.categories, q.restock}, sources...)
+		sources = append([]func(){q.neighbors, q.categories, q.restock, q.learned}, sources...)
 	}
 	for _, source := range sources {
 		if ctx.Err() != nil {
@@ -224,7 +232,8 @@ func (q *query) blend(c *candidate) {
 	w := q.w
 	c.final = float32(w.Neighbors)*c.src[srcNeighbors] + float32(w.Category)*c.src[srcCategory] +
 		float32(w.StorePopular)*c.src[srcStore] + float32(w.RegionPopular)*c.src[srcRegion] +
-		float32(w.Trending)*c.src[srcTrending] + float32(w.Restock)*c.src[srcRestock]
+		float32(w.Trending)*c.src[srcTrending] + float32(w.Restock)*c.src[srcRestock] +
+		float32(w.Model)*c.src[srcModel]
 	if q.recentlySeen(c.item) {
 		c.final *= 0.5 // just looked at it: show something new first
 	}

@@ -34,6 +34,13 @@ type snapshot struct {
 	nbr  []int32
 	nsim []float32
 
+	// learned scores live histories in its own item index space: fromModel maps it to the
+	// registry (-1 for items not active here), toModel back. nil without a learned model.
+	learned     model.HistoryScorer
+	learnedName string
+	fromModel   []int32
+	toModel     []int32
+
 	version   int64     // model version, 0 for the popularity fallback
 	trainedAt time.Time // when the model was trained
 	fallback  bool
@@ -171,6 +178,18 @@ func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64) *snaps
 	}
 	toReg := s.remapItems(a.Items)
 	s.remapNeighbors(a, toReg)
+	if a.Learned != nil {
+		s.learned, s.learnedName, s.fromModel = a.Learned, a.LearnedName, toReg
+		s.toModel = make([]int32, len(s.items))
+		for r := range s.toModel {
+			s.toModel[r] = -1
+		}
+		for m, r := range toReg {
+			if r >= 0 {
+				s.toModel[r] = int32(m)
+			}
+		}
+	}
 	global := make([]float32, len(s.items))
 	items, scores := a.GlobalPop.Top(0)
 	for k, m := range items {

@@ -43,8 +43,9 @@ func NewTrainer() *Trainer {
 	}
 }
 
-// TrainOnce reads every event of the training window, fits co-occurrence, popularity and
-// repurchase rates, saves the artefact as a new version of Config.ModelName and returns it
+// TrainOnce reads every event of the training window, fits co-occurrence, popularity,
+// repurchase rates and (unless Config.Learn.Off) the learned model chosen on a temporal
+// validation split, saves the artefact as a new version of Config.ModelName and returns it
 // with Version set. The blob's Metrics describe the run.
 func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 	if t.Events == nil || t.Items == nil || t.Stores == nil || t.Users == nil || t.Models == nil {
@@ -71,6 +72,7 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 		filter.Since = now.Add(-cfg.Window)
 	}
 	f := newFitter(cfg, now, cat, true)
+	f.logger = logger
 	for e, err := range t.Events.ScanEvents(ctx, filter) {
 		if err != nil {
 			return nil, fmt.Errorf("scan events: %w", err)
@@ -102,7 +104,7 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 	logger.Info("training finished", "model", blob.Name, "version", blob.Version, "bytes", len(data),
 		"subjects", f.stats.Subjects, "items", f.stats.Items, "interactions", f.stats.Interactions,
 		"neighbors", f.stats.Neighbors, "rebuy_categories", len(f.stats.RebuyCategories),
-		"seconds", f.stats.Seconds)
+		"learned", f.stats.Learned, "seconds", f.stats.Seconds)
 	return blob, nil
 }
 

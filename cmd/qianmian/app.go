@@ -41,6 +41,10 @@ type Main struct {
 	Trainer *recommend.Trainer
 	Server  *qmhttp.Server
 
+	// learnAtStart makes OpenServing train the learned model in the background and
+	// hot-reload it: the demo serves its fast artefact meanwhile.
+	learnAtStart bool
+
 	closers []func() error
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -139,6 +143,14 @@ func (m *Main) encryptionKey(dbPath string) ([]byte, error) {
 	return key, nil
 }
 
+// newFastTrainer returns a trainer that publishes only co-occurrence, popularity and
+// rebuy rates: seconds at the demo scale, where the learned model takes longer.
+func (m *Main) newFastTrainer() *recommend.Trainer {
+	t := m.newTrainer()
+	t.Config.Learn.Off = true
+	return t
+}
+
 // newTrainer returns the trainer over m's storage.
 func (m *Main) newTrainer() *recommend.Trainer {
 	t := recommend.NewTrainer()
@@ -168,6 +180,13 @@ func (m *Main) OpenServing(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	if first := e.ModelVersion() == 0 && m.Config.TrainEvery > 0; first || m.learnAtStart {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.trainAtStart(runCtx, first)
+		}()
+	}
 	if m.Config.TrainEvery > 0 {
 		m.wg.Add(1)
 		go func() {
@@ -212,6 +231,33 @@ func (m *Main) runTrainer(ctx context.Context) {
 		if err := m.Engine.Reload(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Error("reload after training failed", "err", err)
 		}
+	}
+}
+
+// trainAtStart publishes, when fast is set, the fast artefact first, then the full one with
+// the learned model, hot-reloading the engine after each, so serving starts at once.
+func (m *Main) trainAtStart(ctx context.Context, fast bool) {
+	trainers := []*recommend.Trainer{m.Trainer}
+	if fast {
+		trainers = []*recommend.Trainer{m.newFastTrainer(), m.Trainer}
+	}
+	for _, t := range trainers {
+		started := time.Now()
+		blob, err := t.TrainOnce(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.Logger.Error("training at start failed", "err", err)
+			}
+			return
+		}
+		if err := m.Engine.Reload(ctx); err != nil {
+			if ctx.Err() == nil {
+				m.Logger.Error("reload after training failed", "err", err)
+			}
+			return
+		}
+		m.Logger.Info("model published and hot-reloaded", "model", blob.Name, "version", blob.Version,
+			"learned", !t.Config.Learn.Off, "seconds", time.Since(started).Seconds())
 	}
 }
 

@@ -156,8 +156,57 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "published model %s version %d\n", blob.Name, blob.Version)
 	if blob.Metrics != "" {
 		fmt.Fprintf(stdout, "metrics: %s\n", blob.Metrics)
+		printValidation(stdout, blob.Metrics)
 	}
 	return m.Close()
+}
+
+// trainMetrics is the part of a model's metrics the validation table shows.
+type trainMetrics struct {
+	Seconds    float64 `json:"seconds"`
+	Learned    string  `json:"learned"`
+	Validation *struct {
+		Protocol string `json:"protocol"`
+		Subjects int    `json:"subjects"`
+		Models   []struct {
+			Name         string  `json:"name"`
+			Config       string  `json:"config"`
+			NDCG         float64 `json:"ndcg@10"`
+			HR           float64 `json:"hr@10"`
+			TrainSeconds float64 `json:"train_seconds"`
+			Skipped      string  `json:"skipped"`
+		} `json:"models"`
+		RefitSeconds float64 `json:"refit_seconds"`
+	} `json:"validation"`
+}
+
+// printValidation prints the validation table of a model's metrics, if it has one.
+func printValidation(w io.Writer, metrics string) {
+	var tm trainMetrics
+	if json.Unmarshal([]byte(metrics), &tm) != nil || tm.Validation == nil {
+		return
+	}
+	v := tm.Validation
+	fmt.Fprintf(w, "\nvalidation on %d subjects (%s)\n", v.Subjects, v.Protocol)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tNDCG@10\tHR@10\tTRAIN_S\tCONFIG")
+	for _, r := range v.Models {
+		if r.Skipped != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tskipped: %s\n", r.Name, r.Skipped)
+			continue
+		}
+		mark := ""
+		if r.Name == tm.Learned {
+			mark = " *"
+		}
+		fmt.Fprintf(tw, "%s%s\t%.4f\t%.4f\t%.1f\t%s\n", r.Name, mark, r.NDCG, r.HR, r.TrainSeconds, r.Config)
+	}
+	tw.Flush()
+	if tm.Learned == "" {
+		fmt.Fprintln(w, "no learned model beat popularity: serving co-occurrence and popularity only")
+	} else {
+		fmt.Fprintf(w, "* published: %s, refitted on all interactions in %.1f s; training took %.1f s in all\n", tm.Learned, v.RefitSeconds, tm.Seconds)
+	}
 }
 
 // runKeys issues an API key and prints the secret, which is shown only this once.

@@ -111,11 +111,14 @@ func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progre
 		log.Info("loaded", "file", filepath.Base(f), "accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "seconds", sum.Seconds)
 	}
 
-	blob, err := m.newTrainer().TrainOnce(ctx)
+	// The fast artefact first, so the demo serves within seconds; OpenServing then trains
+	// the learned model in the background and hot-reloads it.
+	blob, err := m.newFastTrainer().TrainOnce(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	log.Info("trained", "model", blob.Name, "version", blob.Version)
+	log.Info("trained the fast model; the learned one follows in the background", "model", blob.Name, "version", blob.Version)
+	m.learnAtStart = true
 	if err := m.OpenServing(ctx); err != nil {
 		return nil, err
 	}
