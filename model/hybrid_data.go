@@ -252,13 +252,19 @@ type candParams struct {
 // popularity's top m items for user u — unseen ones only unless p.repeat, which adds the
 // user's own most recent m items instead — and s.x with their feature rows.
 func (h *hybridData) candidates(u int32, bases []Model, p candParams, s *candScratch) {
+	items, weights, times := h.d.Row(u)
+	h.candidatesOf(items, weights, times, func(b int, sc []float32) { bases[b].ScoreUser(u, sc) }, len(bases), p, s)
+}
+
+// candidatesOf is candidates for any history in Row form (distinct items sorted by index,
+// summed weights, latest times); score fills base b's scores of every item.
+func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int64, score func(b int, sc []float32), nb int, p candParams, s *candScratch) {
 	s.stamp++
 	if s.stamp == 0 { // wrapped: reset the marks
 		clear(s.seen)
 		clear(s.inCand)
 		s.stamp = 1
 	}
-	items, weights, times := h.d.Row(u)
 	for _, i := range items {
 		s.seen[i] = s.stamp
 	}
@@ -269,9 +275,9 @@ func (h *hybridData) candidates(u int32, bases []Model, p candParams, s *candScr
 			s.cands = append(s.cands, i)
 		}
 	}
-	for b, base := range bases {
+	for b := 0; b < nb; b++ {
 		sc := s.scores[b]
-		base.ScoreUser(u, sc)
+		score(b, sc)
 		for i, v := range sc {
 			if math.IsInf(float64(v), 0) {
 				sc[i] = float32(math.NaN()) // keep -Inf floors out of the statistics
@@ -302,7 +308,29 @@ func (h *hybridData) candidates(u int32, bases []Model, p candParams, s *candScr
 	for r, i := range s.cands {
 		s.pos[i] = int32(r)
 	}
-	h.rows(items, weights, times, len(bases), p.halfLife, s)
+	h.rows(items, weights, times, nb, p.halfLife, s)
+}
+
+// mergeHistory returns a history (any order, repeats allowed) in Row form: distinct items
+// sorted by index, their summed weights and latest times.
+func mergeHistory(items []int32, weights []float32, times []int64) ([]int32, []float32, []int64) {
+	order := make([]int, len(items))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return int(items[a]) - int(items[b]) })
+	var mi []int32
+	var mw []float32
+	var mt []int64
+	for _, k := range order {
+		if n := len(mi); n > 0 && mi[n-1] == items[k] {
+			mw[n-1] += weights[k]
+			mt[n-1] = max(mt[n-1], times[k])
+			continue
+		}
+		mi, mw, mt = append(mi, items[k]), append(mw, weights[k]), append(mt, times[k])
+	}
+	return mi, mw, mt
 }
 
 // rows writes the feature rows of s.cands into s.x.

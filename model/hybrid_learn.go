@@ -402,3 +402,53 @@ func (m *Hybrid) ScoreUser(u int32, dst []float32) {
 		}
 	}
 }
+
+// ScoreHistory scores every item for any history (oldest first, repeats allowed): a user
+// the hybrid was not fit on, or one with events newer than the fit. Every base must be a
+// HistoryScorer (all of this package's are); the bases score the history as given, and the
+// ranker's features are computed from it as for a fitted user's row.
+func (m *Hybrid) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
+	r := m.ranker
+	if r == nil || m.data == nil || r.kind == rankPop || len(items) == 0 {
+		m.ScoreUser(-1, dst) // popularity
+		return
+	}
+	scorers := make([]HistoryScorer, len(m.Bases))
+	for b, base := range m.Bases {
+		hs, ok := base.(HistoryScorer)
+		if !ok {
+			m.ScoreUser(-1, dst)
+			return
+		}
+		scorers[b] = hs
+	}
+	if r.kind == rankBase {
+		scorers[r.baseI].ScoreHistory(items, weights, times, dst)
+		return
+	}
+	c := m.Config.withDefaults()
+	s := m.pool.Get().(*candScratch)
+	defer m.pool.Put(s)
+	ni := m.data.d.NumItems()
+	var hi []int32
+	var hw []float32
+	var ht []int64
+	for k, i := range items { // items the fit never saw have no features
+		if i >= 0 && int(i) < ni {
+			hi, hw, ht = append(hi, i), append(hw, weights[k]), append(ht, times[k])
+		}
+	}
+	mi, mw, mt := mergeHistory(hi, hw, ht)
+	score := func(b int, sc []float32) { scorers[b].ScoreHistory(hi, hw, ht, sc) }
+	m.data.candidatesOf(mi, mw, mt, score, len(m.Bases), candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, s)
+	for j := range dst {
+		dst[j] = float32(math.Inf(-1))
+	}
+	nf := perBaseFeatures*len(m.Bases) + itemFeatures
+	z := make([]float32, len(r.names))
+	for k, i := range s.cands {
+		if int(i) < len(dst) {
+			dst[i] = r.score(s.x[k*nf:(k+1)*nf], z)
+		}
+	}
+}

@@ -73,10 +73,15 @@ func (m *ItemKNNModel) Fit(ctx context.Context, d *Dataset) error {
 // ScoreUser writes the scores of every item for user u into dst: neighbour scores, which are
 // positive, and for items no neighbour reaches, popularity shifted below zero.
 func (m *ItemKNNModel) ScoreUser(u int32, dst []float32) {
+	items, weights, times := m.d.Row(u)
+	m.ScoreHistory(items, weights, times, dst)
+}
+
+// ScoreHistory scores every item for any history, as ScoreUser does for a fitted user.
+func (m *ItemKNNModel) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
 	for i := range dst {
 		dst[i] = 0
 	}
-	items, weights, times := m.d.Row(u)
 	c := m.knn.Config
 	decayStep := m.userDecay()
 	var rank []int // positions in items from the most recent, when UserDecay is on
@@ -91,6 +96,9 @@ func (m *ItemKNNModel) ScoreUser(u int32, dst []float32) {
 		v := float32(math.Log1p(float64(w) * decay(c.HalfLife, c.Now, times[k])))
 		if rank != nil {
 			v *= float32(math.Pow(float64(decayStep), float64(rank[k])))
+		}
+		if int(i) >= m.knn.NumItems() {
+			continue
 		}
 		nbr, sim := m.knn.Neighbors(i)
 		for q, j := range nbr {

@@ -60,6 +60,11 @@ func (m *PopularityModel) Fit(ctx context.Context, d *Dataset) error {
 // ScoreUser writes every item's popularity into dst, whoever u is.
 func (m *PopularityModel) ScoreUser(_ int32, dst []float32) { copy(dst, m.scores) }
 
+// ScoreHistory writes the popularity of every item into dst, whatever the history.
+func (m *PopularityModel) ScoreHistory(_ []int32, _ []float32, _ []int64, dst []float32) {
+	copy(dst, m.scores)
+}
+
 // PopularityFamily returns the popularity family: counts of users first, then decayed and
 // weighted variants.
 func PopularityFamily() Family {
