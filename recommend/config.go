@@ -107,11 +107,11 @@ type LearnConfig struct {
 	History int
 }
 
-// DefaultLearnConfig returns the defaults: sequential, iALS, content and EASE (up to 8,000
+// DefaultLearnConfig returns the defaults: sequential, iALS, content and EASE (up to 3,000
 // items) within 90 s, 20% validation, up to 5,000 validation subjects, 48-event histories.
 func DefaultLearnConfig() LearnConfig {
 	return LearnConfig{Models: []string{"seq", "ials", "content", "ease"}, Budget: 90 * time.Second,
-		MaxEASEItems: 8000, ValidFraction: 0.2, ValidUsers: 5000, History: 48}
+		MaxEASEItems: 3000, ValidFraction: 0.2, ValidUsers: 5000, History: 48}
 }
 
 // DefaultTrainerConfig returns the defaults: 180 days of events, 50 neighbours per item,
