@@ -106,8 +106,12 @@ func (m *ItemKNNModel) ScoreHistory(items []int32, weights []float32, times []in
 		}
 	}
 	for j, s := range dst {
-		if s <= 0 {
+		switch {
+		case s > 0:
+		case j < len(m.prior):
 			dst[j] = m.prior[j] - 1
+		default: // an item added after Fit: no neighbours, no popularity yet
+			dst[j] = -1
 		}
 	}
 }
