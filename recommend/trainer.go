@@ -27,6 +27,10 @@ type Trainer struct {
 	// trainer every catalogue service alike.
 	Assortments qianmian.AssortmentService
 
+	// Published, when set, is called after each model is saved: a serving node reloads
+	// there. Its error is TrainOnce's.
+	Published func(ctx context.Context, blob *qianmian.ModelBlob) error
+
 	Logger   *slog.Logger     // defaults to discarding
 	Now      func() time.Time // defaults to time.Now
 	Interval time.Duration    // Run's retraining period
@@ -105,6 +109,11 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 		"subjects", f.stats.Subjects, "items", f.stats.Items, "interactions", f.stats.Interactions,
 		"neighbors", f.stats.Neighbors, "rebuy_categories", len(f.stats.RebuyCategories),
 		"learned", f.stats.Learned, "seconds", f.stats.Seconds)
+	if t.Published != nil {
+		if err := t.Published(ctx, blob); err != nil {
+			return blob, fmt.Errorf("after publishing version %d: %w", blob.Version, err)
+		}
+	}
 	return blob, nil
 }
 

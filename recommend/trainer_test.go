@@ -3,10 +3,14 @@ package recommend_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qianmian/qianmian"
 )
 
 func TestTrainer_TrainOnce(t *testing.T) {
@@ -77,4 +81,28 @@ func TestTrainer_Run(t *testing.T) {
 	})
 	cancel()
 	eventually(t, "Run returns after cancel", done.Load)
+}
+
+func TestTrainer_PublishedHook(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	tr := newTrainer(t, db)
+	var got []int64
+	tr.Published = func(_ context.Context, blob *qianmian.ModelBlob) error {
+		got = append(got, blob.Version)
+		return nil
+	}
+	for range 2 {
+		if _, err := tr.TrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("Published saw versions %v, want [1 2]", got)
+	}
+	tr.Published = func(context.Context, *qianmian.ModelBlob) error { return errors.New("reload failed") }
+	blob, err := tr.TrainOnce(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "reload failed") || blob == nil || blob.Version != 3 {
+		t.Fatalf("TrainOnce with a failing hook = v%v, %v; want version 3 saved and the hook's error", blob, err)
+	}
 }

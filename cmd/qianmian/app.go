@@ -162,6 +162,7 @@ func (m *Main) newTrainer() *recommend.Trainer {
 	t.Models = m.Models
 	t.Logger = m.Logger
 	t.Interval = m.Config.TrainEvery
+	t.Published = m.reload
 	return t
 }
 
@@ -180,18 +181,12 @@ func (m *Main) OpenServing(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	if first := e.ModelVersion() == 0 && m.Config.TrainEvery > 0; first || m.learnAtStart {
+	first := e.ModelVersion() == 0 && m.Config.TrainEvery > 0
+	if first || m.learnAtStart || m.Config.TrainEvery > 0 {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			m.trainAtStart(runCtx, first)
-		}()
-	}
-	if m.Config.TrainEvery > 0 {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.runTrainer(runCtx)
+			m.train(runCtx, first)
 		}()
 	}
 
@@ -212,53 +207,47 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	return nil
 }
 
-// runTrainer retrains every TrainEvery and hot-reloads the engine after each publish.
-func (m *Main) runTrainer(ctx context.Context) {
-	t := time.NewTicker(m.Config.TrainEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := m.Trainer.TrainOnce(ctx); err != nil {
+// train runs the background training of a serving node. On a first start (no model yet) it
+// publishes the fast artefact, then the learned one; a demo also trains the learned one at
+// once. After that it retrains every TrainEvery. Each published model is hot-reloaded by the
+// trainers' Published hook.
+func (m *Main) train(ctx context.Context, first bool) {
+	var now []*recommend.Trainer
+	if first {
+		now = append(now, m.newFastTrainer())
+	}
+	if first || m.learnAtStart {
+		now = append(now, m.Trainer)
+	}
+	for _, t := range now {
+		if _, err := t.TrainOnce(ctx); err != nil {
 			if ctx.Err() == nil {
 				m.Logger.Error("training failed", "err", err)
 			}
-			continue
-		}
-		if err := m.Engine.Reload(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Error("reload after training failed", "err", err)
+			return
 		}
 	}
+	if m.Config.TrainEvery <= 0 {
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(m.Config.TrainEvery):
+	}
+	m.Trainer.Run(ctx) // trains now and every TrainEvery until ctx ends
 }
 
-// trainAtStart publishes, when fast is set, the fast artefact first, then the full one with
-// the learned model, hot-reloading the engine after each, so serving starts at once.
-func (m *Main) trainAtStart(ctx context.Context, fast bool) {
-	trainers := []*recommend.Trainer{m.Trainer}
-	if fast {
-		trainers = []*recommend.Trainer{m.newFastTrainer(), m.Trainer}
+// reload is the trainers' Published hook: the engine serves the new version at once.
+func (m *Main) reload(ctx context.Context, blob *qianmian.ModelBlob) error {
+	if m.Engine == nil { // a one-off training (qianmian train, the demo's first fit): nothing serves yet
+		return nil
 	}
-	for _, t := range trainers {
-		started := time.Now()
-		blob, err := t.TrainOnce(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				m.Logger.Error("training at start failed", "err", err)
-			}
-			return
-		}
-		if err := m.Engine.Reload(ctx); err != nil {
-			if ctx.Err() == nil {
-				m.Logger.Error("reload after training failed", "err", err)
-			}
-			return
-		}
-		m.Logger.Info("model published and hot-reloaded", "model", blob.Name, "version", blob.Version,
-			"learned", !t.Config.Learn.Off, "seconds", time.Since(started).Seconds())
+	if err := m.Engine.Reload(ctx); err != nil {
+		return err
 	}
+	m.Logger.Info("model published and hot-reloaded", "model", blob.Name, "version", blob.Version)
+	return nil
 }
 
 // Close stops the trainer, the server, the engine and storage, in that order.
