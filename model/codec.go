@@ -233,6 +233,15 @@ func checkCSR(ptr []int32, n, m int) error {
 	return nil
 }
 
+// checkSparse verifies a sparse matrix read from an artefact: ptr describes rows over idx
+// and nvals parallel values, and every index in idx lies in [0, ncols).
+func checkSparse(ptr, idx []int32, nvals, ncols int) error {
+	if err := checkCSR(ptr, len(idx), nvals); err != nil {
+		return err
+	}
+	return checkIndexes(idx, ncols)
+}
+
 // checkIndexes verifies that every index lies in [0, n).
 func checkIndexes(idx []int32, n int) error {
 	for _, i := range idx {

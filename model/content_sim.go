@@ -420,10 +420,7 @@ func (m *Content) ReadFrom(r io.Reader) (int64, error) {
 	if n, err := d.finish(); err != nil {
 		return n, err
 	}
-	if err := checkCSR(ptr, len(nbr), len(sim)); err != nil {
-		return d.n, err
-	}
-	if err := checkIndexes(nbr, len(ptr)-1); err != nil {
+	if err := checkSparse(ptr, nbr, len(sim), len(ptr)-1); err != nil {
 		return d.n, err
 	}
 	if len(pop) != len(ptr)-1 {

@@ -405,10 +405,7 @@ func (m *EASE) ReadFrom(r io.Reader) (int64, error) {
 	if n > 1<<20 || len(b) != n*n {
 		return d.n, errors.New("model: corrupt ease weights")
 	}
-	if err := checkCSR(ptr, len(items), len(values)); err != nil {
-		return d.n, err
-	}
-	if err := checkIndexes(items, n); err != nil {
+	if err := checkSparse(ptr, items, len(values), n); err != nil {
 		return d.n, err
 	}
 	c.Workers = m.Config.Workers

@@ -67,10 +67,7 @@ func (m *Sequential) ReadFrom(r io.Reader) (int64, error) {
 		} else if len(x.ptr) != n+1 || len(x.idx) != len(x.val) {
 			return d.n, errors.New("model: corrupt seq item rows")
 		}
-		if err := checkCSR(x.ptr, len(x.idx), len(x.idx)); err != nil {
-			return d.n, err
-		}
-		if err := checkIndexes(x.idx, n); err != nil {
+		if err := checkSparse(x.ptr, x.idx, len(x.idx), n); err != nil {
 			return d.n, err
 		}
 	}
