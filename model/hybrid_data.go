@@ -75,11 +75,12 @@ func dropSeen(train *Dataset, valid [][]int32) [][]int32 {
 // hybridData is what the ranker's features need to know about a dataset: its users'
 // histories, each item's popularity and when it was met.
 type hybridData struct {
-	d        *Dataset
-	attrs    *ItemFeatures
-	pop      []float32 // log(1+users) per item
-	popOrder []int32   // items by pop, best first, then by index
-	tptr     []int64   // item i's interaction times, ascending, are times[tptr[i]:tptr[i+1]]
+	d        *Dataset // nil in a hybrid read for serving: it scores histories only
+	ni       int
+	attrs    *hybridAttrs // nil without item features
+	pop      []float32    // log(1+users) per item
+	popOrder []int32      // items by pop, best first, then by index
+	tptr     []int64      // item i's interaction times, ascending, are times[tptr[i]:tptr[i+1]]
 	times    []int64
 	window   int64   // seconds either side of a user's time that pop.near counts
 	now      int64   // the latest interaction: the time of a user without history
@@ -91,7 +92,7 @@ func newHybridData(d *Dataset, features *ItemFeatures, c HybridConfig) *hybridDa
 	if features != nil {
 		features = features.Align(d.Items)
 	}
-	h := &hybridData{d: d, attrs: features, pop: make([]float32, ni), tptr: make([]int64, ni+1)}
+	h := &hybridData{d: d, ni: ni, attrs: newHybridAttrs(features, ni), pop: make([]float32, ni), tptr: make([]int64, ni+1)}
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for k, i := range d.items {
 		if d.weights[k] > 0 {
@@ -133,12 +134,48 @@ func newHybridData(d *Dataset, features *ItemFeatures, c HybridConfig) *hybridDa
 	if h.window <= 0 && hi > lo {
 		h.window = (hi - lo) / 16
 	}
-	h.popOrder = make([]int32, ni)
+	h.sortPop()
+	return h
+}
+
+// sortPop orders the items by popularity, best first, then by index.
+func (h *hybridData) sortPop() {
+	h.popOrder = make([]int32, len(h.pop))
 	for i := range h.popOrder {
 		h.popOrder[i] = int32(i)
 	}
 	slices.SortStableFunc(h.popOrder, func(a, b int32) int { return cmp.Compare(h.pop[b], h.pop[a]) })
-	return h
+}
+
+// hybridAttrs is what the affinity features read of the item features: each item's leaf
+// category, brand and price band (NoFeature when unknown), in the dataset's item space.
+type hybridAttrs struct {
+	cat, brand, band []int32
+	ncat, nbrand     int
+}
+
+// newHybridAttrs aligns features to the dataset's ni items; nil features give nil.
+func newHybridAttrs(features *ItemFeatures, ni int) *hybridAttrs {
+	if features == nil {
+		return nil
+	}
+	a := &hybridAttrs{cat: make([]int32, ni), brand: make([]int32, ni), band: make([]int32, ni),
+		ncat: features.Categories.Len(), nbrand: features.Brands.Len()}
+	for i := range int32(ni) {
+		a.cat[i], a.brand[i], a.band[i] = features.Category(i), features.Brand(i), features.PriceBand(i)
+	}
+	return a
+}
+
+func (a *hybridAttrs) Category(i int32) int32  { return attrAt(a.cat, i) }
+func (a *hybridAttrs) Brand(i int32) int32     { return attrAt(a.brand, i) }
+func (a *hybridAttrs) PriceBand(i int32) int32 { return attrAt(a.band, i) }
+
+func attrAt(v []int32, i int32) int32 {
+	if i < 0 || int(i) >= len(v) {
+		return NoFeature
+	}
+	return v[i]
 }
 
 // itemTime returns, for item i seen from a user whose latest interaction is at t: the log
@@ -479,10 +516,10 @@ func (h *hybridData) affinity(items []int32, weights []float32, times []int64, h
 	if f == nil {
 		return
 	}
-	if n := f.Categories.Len(); len(s.catW) < n {
+	if n := f.ncat; len(s.catW) < n {
 		s.catW = make([]float32, n)
 	}
-	if n := f.Brands.Len(); len(s.brandW) < n {
+	if n := f.nbrand; len(s.brandW) < n {
 		s.brandW = make([]float32, n)
 	}
 	order := recentPositive(items, weights, times, 100)

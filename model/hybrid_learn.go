@@ -24,7 +24,7 @@ func collectRankData(ctx context.Context, h *hybridData, bases []Model, valid []
 			return
 		}
 		if scratch[w] == nil {
-			scratch[w] = newCandScratch(nb, h.d.NumItems())
+			scratch[w] = newCandScratch(nb, h.ni)
 		}
 		s := scratch[w]
 		u := qs[k].user
@@ -374,7 +374,7 @@ func (rd *rankData) pairLoss(s []float32, scale float32, part, trunc int) float6
 // popularity's or the chosen base's own scores when one of them alone was best.
 func (m *Hybrid) ScoreUser(u int32, dst []float32) {
 	r := m.ranker
-	if r == nil || m.data == nil || u < 0 || int(u) >= m.data.d.NumUsers() || r.kind == rankPop {
+	if r == nil || m.data == nil || m.data.d == nil || u < 0 || int(u) >= m.data.d.NumUsers() || r.kind == rankPop {
 		for j := range dst {
 			dst[j] = 0
 			if m.data != nil && j < len(m.data.pop) {
@@ -429,7 +429,7 @@ func (m *Hybrid) ScoreHistory(items []int32, weights []float32, times []int64, d
 	c := m.Config.withDefaults()
 	s := m.pool.Get().(*candScratch)
 	defer m.pool.Put(s)
-	ni := m.data.d.NumItems()
+	ni := m.data.ni
 	var hi []int32
 	var hw []float32
 	var ht []int64

@@ -52,9 +52,18 @@ func newLearned(name string) (learnedModel, error) {
 		return new(model.Content), nil
 	case "ease":
 		return new(model.EASE), nil
+	case hybridName:
+		return servedHybrid{new(model.Hybrid)}, nil
 	}
 	return nil, fmt.Errorf("unknown learned model %q", name)
 }
+
+// servedHybrid carries the hybrid in the artefact whole: ranker, the summary of the
+// training data its features read, and its bases.
+type servedHybrid struct{ *model.Hybrid }
+
+func (h servedHybrid) WriteTo(w io.Writer) (int64, error)  { return h.WriteServing(w) }
+func (h servedHybrid) ReadFrom(r io.Reader) (int64, error) { return h.ReadServing(r) }
 
 const (
 	artefactMagic   = "QMHYBRID"

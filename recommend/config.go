@@ -105,13 +105,29 @@ type LearnConfig struct {
 	// History is how many of a subject's latest events are scored, as the engine's ring of
 	// recent events (EngineConfig.RingSize).
 	History int
+	// Hybrid configures the learned ranker over the other candidates, fitted when Models
+	// holds "hybrid".
+	Hybrid model.HybridConfig
 }
 
 // DefaultLearnConfig returns the defaults: sequential, iALS, content and EASE (up to 3,000
-// items) within 90 s, 20% validation, up to 5,000 validation subjects, 48-event histories.
+// items) and the hybrid over them, 20% validation, up to 5,000 validation subjects,
+// 48-event histories. The 90 s budget applies when the candidates are fitted one by one
+// (without "hybrid"): the hybrid fits its bases together.
 func DefaultLearnConfig() LearnConfig {
-	return LearnConfig{Models: []string{"seq", "ials", "content", "ease"}, Budget: 90 * time.Second,
-		MaxEASEItems: 3000, ValidFraction: 0.2, ValidUsers: 5000, History: 48}
+	return LearnConfig{Models: []string{"seq", "ials", "content", "ease", hybridName}, Budget: 90 * time.Second,
+		MaxEASEItems: 3000, ValidFraction: 0.2, ValidUsers: 5000, History: 48, Hybrid: DefaultLearnHybridConfig()}
+}
+
+// DefaultLearnHybridConfig returns the hybrid's settings for serving: the model package's
+// defaults with 50 candidates per base, up to 2,000 learning users and 50 trees, to keep the
+// learning near a minute on two cores at demo scale. On a 1,000-item test world (60 trees)
+// they scored 0.1954 NDCG@10 against 0.1949 with 100 candidates, 3,000 users and 100 trees,
+// in three quarters of the time; the trees added 0.003 over the linear blend.
+func DefaultLearnHybridConfig() model.HybridConfig {
+	c := model.DefaultHybridConfig()
+	c.Candidates, c.MaxQueries, c.Trees = 50, 2000, 50
+	return c
 }
 
 // DefaultTrainerConfig returns the defaults: 180 days of events, 50 neighbours per item,

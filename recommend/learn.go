@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,10 +58,18 @@ func newCandidate(name string, features *model.ItemFeatures) (learnedModel, erro
 	return nil, fmt.Errorf("unknown learned model %q", name)
 }
 
+// hybridName is the learned ranker over the other candidates (LearnConfig.Models).
+const hybridName = "hybrid"
+
 // fitLearned fits the learned candidates on a temporal validation split of d, measures them
 // against popularity and co-occurrence, refits the best on all of d and returns it ("" and
 // nil when no candidate beats popularity on validation). repeatable marks the items of
 // rebuy categories, which stay rankable although met before.
+//
+// With "hybrid" among the candidates, the others are fitted as its bases: the hybrid
+// learns its ranker on a further split of the training part, then refits the bases on the
+// whole training part, where each base is measured alone and the hybrid over them. If the
+// hybrid wins, its bases are refitted on all of d under the ranker it learned.
 func (f *fitter) fitLearned(ctx context.Context, d *model.Dataset, features *model.ItemFeatures, repeatable []bool) (learnedModel, string, *learnReport, error) {
 	started := time.Now()
 	c := f.cfg.Learn
@@ -87,13 +96,18 @@ func (f *fitter) fitLearned(ctx context.Context, d *model.Dataset, features *mod
 	r := ev.run(func(items []int32, w []float32, t []int64, dst []float32) { cooccurrenceScores(knn, items, w, t, dst) })
 	rep.Models = append(rep.Models, modelScore{Name: "cooccurrence", Config: "engine anchors, 50 neighbours", NDCG: r.ndcg, HR: r.hr, TrainSeconds: secs})
 
-	best, bestNDCG := "", popScore.ndcg
+	// The candidates to fit, each scored on validation as a model of its own.
+	var fitted []learnedModel
+	var names []string
+	hybrid := slices.Contains(c.Models, hybridName)
 	for _, name := range c.Models {
 		s := modelScore{Name: name}
 		switch {
+		case name == hybridName:
+			continue
 		case name == "ease" && d.NumItems() > c.MaxEASEItems:
 			s.Skipped = fmt.Sprintf("%d items > %d", d.NumItems(), c.MaxEASEItems)
-		case time.Since(started) > c.Budget:
+		case !hybrid && time.Since(started) > c.Budget:
 			s.Skipped = fmt.Sprintf("budget %s spent", c.Budget)
 		}
 		if s.Skipped != "" {
@@ -105,21 +119,61 @@ func (f *fitter) fitLearned(ctx context.Context, d *model.Dataset, features *mod
 		if err != nil {
 			return nil, "", nil, err
 		}
-		t0 := time.Now()
-		if err := m.(model.Model).Fit(ctx, sp.train); err != nil {
-			return nil, "", nil, fmt.Errorf("fit %s on validation: %w", name, err)
+		fitted, names = append(fitted, m), append(names, name)
+	}
+	var h *model.Hybrid
+	var hybridScore modelScore
+	if hybrid && len(fitted) > 0 {
+		bases := make([]model.Model, len(fitted))
+		for k, m := range fitted {
+			bases[k] = m.(model.Model)
 		}
-		s.TrainSeconds = time.Since(t0).Seconds()
+		h = &model.Hybrid{Config: c.Hybrid, Bases: bases, Features: features}
+		t0 := time.Now()
+		if err := h.Fit(ctx, sp.train); err != nil {
+			return nil, "", nil, fmt.Errorf("fit hybrid on validation: %w", err)
+		}
+		hybridScore = modelScore{Name: hybridName, Config: h.Describe(), TrainSeconds: time.Since(t0).Seconds()}
+		f.logger.Info("hybrid learned", "seconds", hybridScore.TrainSeconds, "chosen", h.Report().Chosen)
+		fitted, names = fitted[:0], names[:0] // as the hybrid holds them, content added or not
+		for _, b := range h.Bases {
+			lm, ok := b.(learnedModel)
+			if !ok {
+				return nil, "", nil, fmt.Errorf("hybrid base %s cannot be served", b.Name())
+			}
+			fitted, names = append(fitted, lm), append(names, b.Name())
+		}
+	}
+	best, bestNDCG := "", popScore.ndcg
+	var bestModel learnedModel
+	for k, m := range fitted {
+		s := modelScore{Name: names[k]}
+		if h == nil {
+			t0 := time.Now()
+			if err := m.(model.Model).Fit(ctx, sp.train); err != nil {
+				return nil, "", nil, fmt.Errorf("fit %s on validation: %w", names[k], err)
+			}
+			s.TrainSeconds = time.Since(t0).Seconds()
+		}
 		s.Config = m.(model.Model).Describe()
 		r := ev.run(m.ScoreHistory)
 		s.NDCG, s.HR = r.ndcg, r.hr
 		rep.Models = append(rep.Models, s)
-		f.logger.Info("learned model validated", "model", name, "ndcg@10", s.NDCG, "hr@10", s.HR, "train_seconds", s.TrainSeconds)
+		f.logger.Info("learned model validated", "model", s.Name, "ndcg@10", s.NDCG, "hr@10", s.HR, "train_seconds", s.TrainSeconds)
 		if s.NDCG > bestNDCG {
-			best, bestNDCG = name, s.NDCG
+			best, bestNDCG, bestModel = s.Name, s.NDCG, m
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, "", nil, err
+		}
+	}
+	if h != nil {
+		r := ev.run(h.ScoreHistory)
+		hybridScore.NDCG, hybridScore.HR = r.ndcg, r.hr
+		rep.Models = append(rep.Models, hybridScore)
+		f.logger.Info("learned model validated", "model", hybridName, "ndcg@10", r.ndcg, "hr@10", r.hr, "train_seconds", hybridScore.TrainSeconds)
+		if r.ndcg > bestNDCG {
+			best, bestNDCG, bestModel = hybridName, r.ndcg, servedHybrid{h}
 		}
 	}
 	if best == "" {
@@ -127,13 +181,18 @@ func (f *fitter) fitLearned(ctx context.Context, d *model.Dataset, features *mod
 		return nil, "", rep, nil
 	}
 	t0 = time.Now()
-	m, _ := newCandidate(best, features)
-	if err := m.(model.Model).Fit(ctx, d); err != nil {
+	var err error
+	if best == hybridName {
+		err = h.Refit(ctx, d)
+	} else {
+		err = bestModel.(model.Model).Fit(ctx, d)
+	}
+	if err != nil {
 		return nil, "", nil, fmt.Errorf("refit %s: %w", best, err)
 	}
 	rep.Chosen, rep.RefitSeconds = best, time.Since(t0).Seconds()
 	rep.Seconds = time.Since(started).Seconds()
-	return m, best, rep, nil
+	return bestModel, best, rep, nil
 }
 
 // validSplit is a temporal validation split of a dataset.

@@ -41,10 +41,36 @@ func (q *query) learned() {
 		scores[m] = nan
 	}
 	sc.mTop = model.TopK(sc.mTop[:0], scores, 2*q.n+10)
-	if len(sc.mTop) == 0 || !(scores[sc.mTop[0]] > 0) || math.IsInf(float64(scores[sc.mTop[0]]), 1) {
+	if len(sc.mTop) == 0 || math.IsInf(float64(scores[sc.mTop[0]]), 0) {
 		return
 	}
 	best := scores[sc.mTop[0]]
+	if s.learnedName == hybridName {
+		// The ranker's scores are relative (any sign): map the list onto (0, 1] by rank of
+		// score, the best 1 and the last ranked finite item just above 0.
+		lo := best
+		for _, m := range sc.mTop {
+			if v := scores[m]; !math.IsInf(float64(v), -1) && v == v {
+				lo = v
+			}
+		}
+		span := best - lo
+		for _, m := range sc.mTop {
+			v := scores[m]
+			if math.IsInf(float64(v), -1) || v != v {
+				break
+			}
+			w := float32(1)
+			if span > 0 {
+				w = 0.05 + 0.95*(v-lo)/span
+			}
+			sc.cands[sc.cand(s.fromModel[m])].src[srcModel] = w
+		}
+		return
+	}
+	if !(best > 0) {
+		return
+	}
 	for _, m := range sc.mTop {
 		v := scores[m] / best
 		if !(v > 0) {

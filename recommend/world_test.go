@@ -169,6 +169,9 @@ func newTrainer(t testing.TB, db *fakeDB) *recommend.Trainer {
 	tr.Events, tr.Items, tr.Stores, tr.Users, tr.Models = db, db, db, db, db
 	tr.Logger = testLogger(t)
 	tr.Now = func() time.Time { return testNow }
+	// A small, quick hybrid: tests check its wiring; its quality is TestTrainer_PublishesLearnedModel's.
+	h := &tr.Config.Learn.Hybrid
+	h.Candidates, h.Trees, h.MaxQueries = 20, 0, 300
 	return tr
 }
 

@@ -1,0 +1,135 @@
+package model_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/qianmian/qianmian/model"
+)
+
+// blendWorld is the planted world with each item's first attribute as its category: the
+// content base finds it, iALS the co-occurrence of the second, and a learned blend of the
+// two wins on validation.
+func blendWorld() (*model.Dataset, *model.ItemFeatures) {
+	const g = 6
+	d, _, _ := plantedWorld(300, g, 1)
+	fb := model.NewItemFeaturesBuilder(d.Items)
+	for i := 0; i < d.NumItems(); i++ {
+		fb.Add(d.Items.ID(int32(i)), []string{fmt.Sprintf("c%d", i%g)}, "", 0, nil, "")
+	}
+	return d, fb.Build()
+}
+
+// TestHybrid_ServingRoundTrip checks that a hybrid saved with WriteServing and read with
+// ReadServing — no training Dataset, bases restored from the stream — scores histories
+// exactly as the fitted one, for the linear blend and for the boosted one.
+func TestHybrid_ServingRoundTrip(t *testing.T) {
+	t.Parallel()
+	d, f := blendWorld()
+	for _, tc := range []struct {
+		trees int
+		want  string
+	}{{0, "linear"}, {30, "lambdamart"}} {
+		t.Run(tc.want, func(t *testing.T) {
+			h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()},
+				&model.Content{Config: model.DefaultContentConfig(), Features: f}})
+			h.Features, h.Config.Trees = f, tc.trees
+			if err := h.Fit(context.Background(), d); err != nil {
+				t.Fatal(err)
+			}
+			if got := h.Report().Chosen; got != tc.want {
+				t.Fatalf("chose %s, want %s: %s", got, tc.want, h.Describe())
+			}
+			var buf bytes.Buffer
+			n, err := h.WriteServing(&buf)
+			if err != nil || n != int64(buf.Len()) {
+				t.Fatalf("WriteServing: %d of %d bytes, %v", n, buf.Len(), err)
+			}
+			r := new(model.Hybrid)
+			if n, err := r.ReadServing(bytes.NewReader(buf.Bytes())); err != nil || n != int64(buf.Len()) {
+				t.Fatalf("ReadServing: %d of %d bytes, %v", n, buf.Len(), err)
+			}
+			if got, want := baseList(r.Bases), baseList(h.Bases); got != want {
+				t.Fatalf("bases %s read, want %s", got, want)
+			}
+			if r.Report().Chosen != h.Report().Chosen {
+				t.Fatalf("chosen %q after the round trip, want %q", r.Report().Chosen, h.Report().Chosen)
+			}
+			sa, sb := make([]float32, d.NumItems()), make([]float32, d.NumItems())
+			for u := int32(0); u < 60; u++ {
+				items, weights, times := d.Sequence(u)
+				h.ScoreHistory(items, weights, times, sa)
+				r.ScoreHistory(items, weights, times, sb)
+				if !slices.Equal(sa, sb) {
+					t.Fatalf("user %d: ScoreHistory differs after the round trip (%s)", u, h.Describe())
+				}
+			}
+			for cut := 1; cut < buf.Len(); cut += buf.Len()/7 + 1 {
+				if _, err := new(model.Hybrid).ReadServing(bytes.NewReader(buf.Bytes()[:cut])); err == nil {
+					t.Fatalf("ReadServing of the first %d of %d bytes succeeded", cut, buf.Len())
+				}
+			}
+		})
+	}
+}
+
+func baseList(bases []model.Model) string {
+	var s []string
+	for _, b := range bases {
+		s = append(s, b.Name())
+	}
+	return strings.Join(s, ",")
+}
+
+// TestHybrid_WriteServingRefusesUnsavableBase checks that a base without a serving codec
+// is refused by name rather than written half.
+func TestHybrid_WriteServingRefusesUnsavableBase(t *testing.T) {
+	t.Parallel()
+	d, _, _ := plantedWorld(100, 4, 3)
+	h := fastHybrid([]model.Model{&model.PopularityModel{}})
+	h.Config.MinHistory = 2
+	if err := h.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := h.WriteServing(&buf); err == nil || !bytes.Contains([]byte(err.Error()), []byte(`"pop"`)) {
+		t.Fatalf("WriteServing with a popularity base = %v, want an error naming it", err)
+	}
+	if _, err := new(model.Hybrid).WriteServing(&buf); err == nil {
+		t.Fatal("WriteServing of an unfitted hybrid succeeded")
+	}
+}
+
+// TestHybrid_RefitKeepsRanker checks that Refit fits the bases on new data and binds it,
+// so users added since the learning are scored by the same ranker.
+func TestHybrid_RefitKeepsRanker(t *testing.T) {
+	t.Parallel()
+	d, _, _ := plantedWorld(200, 4, 5)
+	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()}})
+	h.Config.MinHistory = 2
+	if err := new(model.Hybrid).Refit(context.Background(), d); err == nil {
+		t.Fatal("Refit of an unfitted hybrid succeeded")
+	}
+	if err := h.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	before := h.Describe()
+	big, _, _ := plantedWorld(300, 4, 5)
+	scores := make([]float32, big.NumItems())
+	h.ScoreUser(250, scores) // a user only the new data has: popularity before the refit
+	popTop := model.TopK(nil, scores, 10)
+	if err := h.Refit(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	if h.Describe() != before {
+		t.Fatalf("Refit changed what was learned:\n%s\n%s", before, h.Describe())
+	}
+	h.ScoreUser(250, scores)
+	if top := model.TopK(nil, scores, 10); slices.Equal(top, popTop) {
+		t.Fatalf("after Refit user 250 still gets the popularity ranking %v", top)
+	}
+}
