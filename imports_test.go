@@ -27,6 +27,8 @@ var allowedImports = map[string][]string{
 	"http/ui":      {""},
 	"recommend":    {"", "model"},
 	"eval":         {"", "model"},
+	"persona":      {},
+	"bench":        {},
 	"profile":      {"", "model"},
 	"shop":         {"", "model", "forecast"},
 	"insight":      {"", "model", "forecast"},

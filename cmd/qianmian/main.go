@@ -5,6 +5,7 @@
 //	qianmian import   load NDJSON or CSV files of catalogue, people and events
 //	qianmian train    train once and publish the model
 //	qianmian eval     measure and tune models offline on interaction files or public datasets
+//	qianmian bench    drive a running server with load and report throughput and latency
 //	qianmian keys     issue API keys
 //	qianmian migrate  create or upgrade the database
 package main
@@ -39,6 +40,11 @@ Usage:
   qianmian train   [flags]            train once and publish the model
   qianmian eval    --train F --test F | --dataset NAME | --report FILE [--models all] [--json]
                                       tune and measure models offline (full ranking)
+  qianmian eval persona --dataset movielens-100k|dunnhumby [--json]
+                                      cross-validate persona classifiers (AUC, accuracy)
+  qianmian bench   recommend|ingest|mixed|freshness --url U --key K | --demo FILE
+                   [--concurrency N | --rate R] [--duration D] [--json]
+                                      load a running server; requests/s, latency, errors
   qianmian keys create --role operator|supplier|store|consumer [--id ID]
   qianmian migrate [flags]            create or upgrade the database
 
@@ -64,6 +70,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runTrain(ctx, rest, stdout, stderr)
 	case "eval":
 		err = runEval(ctx, rest, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, rest, stdout, stderr)
 	case "keys":
 		err = runKeys(ctx, rest, stdout, stderr)
 	case "migrate":
