@@ -41,8 +41,12 @@ type evalOptions struct {
 
 // runEval evaluates model families offline: on a train and a test file, on a named public
 // dataset, on a synthetic world (--dataset sim), or on every public dataset at once,
-// rewriting the results table of a Markdown file (--report).
+// rewriting the results table of a Markdown file (--report). "qianmian eval persona"
+// cross-validates the persona classifiers instead (evalpersona.go).
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "persona" {
+		return runEvalPersona(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseEvalFlags(args, stderr)
 	if err != nil {
 		return err
