@@ -250,18 +250,20 @@ func baseNames(bases []Model) []string {
 
 // candScratch is the per-call working memory of candidate generation.
 type candScratch struct {
-	scores [][]float32 // per base, one per item
-	seen   []uint32    // == stamp: in the user's history
-	inCand []uint32    // == stamp: a candidate
-	stamp  uint32
-	tops   [][]int32 // per base, its top items
-	cands  []int32
-	pos    []int32 // item → row among cands, valid when inCand
-	x      []float32
-	catW   []float32
-	brandW []float32
-	bands  []bandWeight
-	touch  []int32
+	scores  [][]float32 // per base, one per item
+	seen    []uint32    // == stamp: in the user's history
+	inCand  []uint32    // == stamp: a candidate
+	allowed []uint32    // == stamp: in the subset candidates are restricted to
+	sub     []float32   // one base's scores of the subset
+	stamp   uint32
+	tops    [][]int32 // per base, its top items
+	cands   []int32
+	pos     []int32 // item → row among cands, valid when inCand
+	x       []float32
+	catW    []float32
+	brandW  []float32
+	bands   []bandWeight
+	touch   []int32
 }
 
 type bandWeight struct {
@@ -270,7 +272,7 @@ type bandWeight struct {
 }
 
 func newCandScratch(nb, ni int) *candScratch {
-	s := &candScratch{seen: make([]uint32, ni), inCand: make([]uint32, ni), pos: make([]int32, ni),
+	s := &candScratch{seen: make([]uint32, ni), inCand: make([]uint32, ni), allowed: make([]uint32, ni), pos: make([]int32, ni),
 		scores: make([][]float32, nb), tops: make([][]int32, nb)}
 	for b := range s.scores {
 		s.scores[b] = make([]float32, ni)
@@ -290,20 +292,30 @@ type candParams struct {
 // user's own most recent m items instead — and s.x with their feature rows.
 func (h *hybridData) candidates(u int32, bases []Model, p candParams, s *candScratch) {
 	items, weights, times := h.d.Row(u)
-	h.candidatesOf(items, weights, times, func(b int, sc []float32) { bases[b].ScoreUser(u, sc) }, len(bases), p, s)
+	h.candidatesOf(items, weights, times, func(b int, sc []float32) { bases[b].ScoreUser(u, sc) }, len(bases), p, nil, s)
 }
 
 // candidatesOf is candidates for any history in Row form (distinct items sorted by index,
-// summed weights, latest times); score fills base b's scores of every item.
-func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int64, score func(b int, sc []float32), nb int, p candParams, s *candScratch) {
+// summed weights, latest times); score fills base b's scores of every item, or, when allow
+// is not nil, at least of the items of allow (sorted, distinct), to which the candidates
+// are then restricted.
+func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int64, score func(b int, sc []float32), nb int, p candParams, allow []int32, s *candScratch) {
 	s.stamp++
 	if s.stamp == 0 { // wrapped: reset the marks
 		clear(s.seen)
 		clear(s.inCand)
+		clear(s.allowed)
 		s.stamp = 1
 	}
 	for _, i := range items {
 		s.seen[i] = s.stamp
+	}
+	ok := func(int32) bool { return true }
+	if allow != nil {
+		for _, i := range allow {
+			s.allowed[i] = s.stamp
+		}
+		ok = func(i int32) bool { return s.allowed[i] == s.stamp }
 	}
 	s.cands = s.cands[:0]
 	add := func(i int32) {
@@ -312,33 +324,56 @@ func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int6
 			s.cands = append(s.cands, i)
 		}
 	}
+	nan := float32(math.NaN())
 	for b := 0; b < nb; b++ {
 		sc := s.scores[b]
 		score(b, sc)
-		for i, v := range sc {
-			if math.IsInf(float64(v), 0) {
-				sc[i] = float32(math.NaN()) // keep -Inf floors out of the statistics
+		if allow == nil {
+			for i, v := range sc {
+				if math.IsInf(float64(v), 0) {
+					sc[i] = nan // keep -Inf floors out of the statistics
+				}
+			}
+			if !p.repeat {
+				for _, i := range items {
+					sc[i] = nan
+				}
+			}
+			s.tops[b] = TopK(s.tops[b][:0], sc, p.m)
+		} else {
+			s.sub = s.sub[:0]
+			for _, i := range allow {
+				v := sc[i]
+				if math.IsInf(float64(v), 0) || !p.repeat && s.seen[i] == s.stamp {
+					v = nan
+				}
+				s.sub = append(s.sub, v)
+			}
+			for _, i := range items { // history items are scored for the repeat features
+				if v := sc[i]; math.IsInf(float64(v), 0) {
+					sc[i] = nan
+				}
+			}
+			s.tops[b] = TopK(s.tops[b][:0], s.sub, p.m)
+			for k, j := range s.tops[b] {
+				s.tops[b][k] = allow[j]
 			}
 		}
-		if !p.repeat {
-			for _, i := range items {
-				sc[i] = float32(math.NaN())
-			}
-		}
-		s.tops[b] = TopK(s.tops[b][:0], sc, p.m)
 		for _, i := range s.tops[b] {
 			add(i)
 		}
 	}
 	for k, taken := 0, 0; k < len(h.popOrder) && taken < p.m; k++ {
-		if i := h.popOrder[k]; p.repeat || s.seen[i] != s.stamp {
+		if i := h.popOrder[k]; ok(i) && (p.repeat || s.seen[i] != s.stamp) {
 			add(i)
 			taken++
 		}
 	}
 	if p.repeat {
 		for _, k := range recentPositive(items, weights, times, p.m) {
-			add(items[k])
+			if ok(items[k]) {
+				add(items[k])
+			}
 		}
 	}
 	slices.Sort(s.cands)

@@ -408,22 +408,52 @@ func (m *Hybrid) ScoreUser(u int32, dst []float32) {
 // HistoryScorer (all of this package's are); the bases score the history as given, and the
 // ranker's features are computed from it as for a fitted user's row.
 func (m *Hybrid) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
+	m.scoreHistory(items, weights, times, nil, dst)
+}
+
+// ScoreHistorySubset is ScoreHistory with the candidates restricted to subset (sorted,
+// distinct item indexes): bases that are SubsetScorers score only the subset and the
+// history, so a store's stock is ranked without scoring the catalogue. Items of subset
+// that are not candidates get −Inf.
+func (m *Hybrid) ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
+	if subset == nil {
+		subset = []int32{}
+	}
+	m.scoreHistory(items, weights, times, subset, dst)
+}
+
+func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
 	r := m.ranker
 	if r == nil || m.data == nil || r.kind == rankPop || len(items) == 0 {
-		m.ScoreUser(-1, dst) // popularity
+		if subset == nil {
+			m.ScoreUser(-1, dst) // popularity
+			return
+		}
+		for _, i := range subset {
+			if i >= 0 && int(i) < len(dst) {
+				dst[i] = 0
+				if m.data != nil && int(i) < len(m.data.pop) {
+					dst[i] = m.data.pop[i]
+				}
+			}
+		}
 		return
 	}
 	scorers := make([]HistoryScorer, len(m.Bases))
 	for b, base := range m.Bases {
 		hs, ok := base.(HistoryScorer)
 		if !ok {
-			m.ScoreUser(-1, dst)
+			m.scoreHistory(nil, nil, nil, subset, dst)
 			return
 		}
 		scorers[b] = hs
 	}
 	if r.kind == rankBase {
-		scorers[r.baseI].ScoreHistory(items, weights, times, dst)
+		if ss, ok := scorers[r.baseI].(SubsetScorer); ok && subset != nil {
+			ss.ScoreHistorySubset(items, weights, times, subset, dst)
+		} else {
+			scorers[r.baseI].ScoreHistory(items, weights, times, dst)
+		}
 		return
 	}
 	c := m.Config.withDefaults()
@@ -439,10 +469,35 @@ func (m *Hybrid) ScoreHistory(items []int32, weights []float32, times []int64, d
 		}
 	}
 	mi, mw, mt := mergeHistory(hi, hw, ht)
-	score := func(b int, sc []float32) { scorers[b].ScoreHistory(hi, hw, ht, sc) }
-	m.data.candidatesOf(mi, mw, mt, score, len(m.Bases), candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, s)
-	for j := range dst {
-		dst[j] = float32(math.Inf(-1))
+	var allow, list []int32
+	if subset != nil {
+		allow = make([]int32, 0, len(subset))
+		for _, i := range subset {
+			if i >= 0 && int(i) < ni {
+				allow = append(allow, i)
+			}
+		}
+		list = append(slices.Clone(allow), mi...) // the bases score the history too
+	}
+	score := func(b int, sc []float32) {
+		if ss, ok := scorers[b].(SubsetScorer); ok && list != nil {
+			ss.ScoreHistorySubset(hi, hw, ht, list, sc)
+			return
+		}
+		scorers[b].ScoreHistory(hi, hw, ht, sc)
+	}
+	m.data.candidatesOf(mi, mw, mt, score, len(m.Bases), candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, allow, s)
+	inf := float32(math.Inf(-1))
+	if subset == nil {
+		for j := range dst {
+			dst[j] = inf
+		}
+	} else {
+		for _, i := range subset {
+			if i >= 0 && int(i) < len(dst) {
+				dst[i] = inf
+			}
+		}
 	}
 	nf := perBaseFeatures*len(m.Bases) + itemFeatures
 	z := make([]float32, len(r.names))

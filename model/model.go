@@ -35,3 +35,12 @@ type HistoryScorer interface {
 	// whose history is items, oldest first, with their weights and Unix-second times.
 	ScoreHistory(items []int32, weights []float32, times []int64, dst []float32)
 }
+
+// SubsetScorer is implemented by history scorers that can score some items only — a
+// store's stock — at a cost that grows with the subset rather than the catalogue.
+type SubsetScorer interface {
+	// ScoreHistorySubset writes into dst[i], for every i of subset (indexes of the model's
+	// items; others are ignored), the score ScoreHistory would give item i, or a score that
+	// orders the subset the same way. Entries of dst outside subset are left unspecified.
+	ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32)
+}

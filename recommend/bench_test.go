@@ -80,15 +80,24 @@ func BenchmarkTrainer_TrainOnce(b *testing.B) {
 }
 
 // BenchmarkEngine_Recommend measures a request with the fast artefact (no learned model,
-// as before the model source) and with a learned iALS model scoring the live history.
+// as before the model source), with a learned iALS model scoring the live history, and with
+// the hybrid over seq, iALS and content.
 func BenchmarkEngine_Recommend(b *testing.B) {
 	db := newScaledWorld(b, demo)
-	for _, artefact := range []string{"fast", "ials"} {
+	for _, artefact := range []string{"fast", "ials", "hybrid"} {
 		tr := newTrainer(b, db)
 		tr.Config.Learn.Off = artefact == "fast"
 		tr.Config.Learn.Models = []string{"ials"}
-		if _, err := tr.TrainOnce(context.Background()); err != nil {
+		if artefact == "hybrid" {
+			tr.Config.Learn.Models = []string{"seq", "ials", "content", "hybrid"}
+			tr.Config.Learn.Hybrid = recommend.DefaultLearnHybridConfig()
+		}
+		blob, err := tr.TrainOnce(context.Background())
+		if err != nil {
 			b.Fatal(err)
+		}
+		if m := parseMetrics(b, blob); artefact != "fast" && m.Learned != artefact {
+			b.Fatalf("learned %q, want %s: %s", m.Learned, artefact, blob.Metrics)
 		}
 		e := openEngine(b, db, newClock(testNow))
 		benchRecommend(b, artefact, e)

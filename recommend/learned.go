@@ -30,17 +30,34 @@ func (q *query) learned() {
 		sc.mScores = make([]float32, n)
 	}
 	scores := sc.mScores[:n]
-	s.learned.ScoreHistory(sc.hItems, sc.hW, sc.hT, scores)
 	nan := float32(math.NaN())
-	for m, r := range s.fromModel {
-		if r < 0 || !q.st.stock.has(r) {
+	if ss, ok := s.learned.(model.SubsetScorer); ok && q.st.modelStock != nil {
+		// Score the store's stock only, and take the top of it without a catalogue pass.
+		stock := q.st.modelStock
+		ss.ScoreHistorySubset(sc.hItems, sc.hW, sc.hT, stock, scores)
+		for _, m := range sc.hItems {
 			scores[m] = nan
 		}
+		sc.mSub = sc.mSub[:0]
+		for _, m := range stock {
+			sc.mSub = append(sc.mSub, scores[m])
+		}
+		sc.mTop = model.TopK(sc.mTop[:0], sc.mSub, 2*q.n+10)
+		for k, j := range sc.mTop {
+			sc.mTop[k] = stock[j]
+		}
+	} else {
+		s.learned.ScoreHistory(sc.hItems, sc.hW, sc.hT, scores)
+		for m, r := range s.fromModel {
+			if r < 0 || !q.st.stock.has(r) {
+				scores[m] = nan
+			}
+		}
+		for _, m := range sc.hItems {
+			scores[m] = nan
+		}
+		sc.mTop = model.TopK(sc.mTop[:0], scores, 2*q.n+10)
 	}
-	for _, m := range sc.hItems {
-		scores[m] = nan
-	}
-	sc.mTop = model.TopK(sc.mTop[:0], scores, 2*q.n+10)
 	if len(sc.mTop) == 0 || math.IsInf(float64(scores[sc.mTop[0]]), 0) {
 		return
 	}

@@ -76,6 +76,7 @@ type scratch struct {
 	hW      []float32
 	hT      []int64
 	mScores []float32
+	mSub    []float32 // the learned scores of the store's stock, in modelStock order
 	mTop    []int32
 }
 

@@ -64,10 +64,13 @@ type storeView struct {
 	id     string
 	region int32 // index into snapshot.regions, -1 when unknown
 	stock  bitset
-	ranked []int32   // best first
-	score  []float32 // ranked's static score, normalised to the best = 1
-	why    []uint8   // what made each ranked item popular: whyStore, whyRegion…
-	byCat  map[int32][]int32
+	// modelStock is the stock in the learned model's item indexes, sorted: what a
+	// SubsetScorer scores instead of the whole catalogue. nil without a learned model.
+	modelStock []int32
+	ranked     []int32   // best first
+	score      []float32 // ranked's static score, normalised to the best = 1
+	why        []uint8   // what made each ranked item popular: whyStore, whyRegion…
+	byCat      map[int32][]int32
 }
 
 // Why a store-ranked item is there.
@@ -199,6 +202,16 @@ func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64) *snaps
 	}
 	s.buildRegions(c, a, toReg)
 	s.buildStores(c, a, toReg, global)
+	if s.learned != nil {
+		for _, v := range s.stores {
+			v.modelStock = []int32{}
+			for m, r := range s.fromModel {
+				if r >= 0 && v.stock.has(r) {
+					v.modelStock = append(v.modelStock, int32(m))
+				}
+			}
+		}
+	}
 	return s
 }
 

@@ -1,0 +1,75 @@
+package model_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/qianmian/qianmian/model"
+)
+
+// TestSubsetScorers checks ScoreHistorySubset against ScoreHistory: iALS gives the same
+// scores on the subset; the hybrid, given every item, ranks exactly as ScoreHistory and,
+// given half of them, ranks only those, finite scores on candidates of the subset only.
+func TestSubsetScorers(t *testing.T) {
+	t.Parallel()
+	d, f := blendWorld()
+	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()},
+		&model.Content{Config: model.DefaultContentConfig(), Features: f}})
+	h.Features = f
+	if err := h.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if c := h.Report().Chosen; c != "lambdamart" {
+		t.Fatalf("chose %s, want lambdamart: the test needs the ranker", c)
+	}
+	ials := h.Bases[len(h.Bases)-2].(*model.IALS)
+	n := d.NumItems()
+	all := make([]int32, n)
+	var half []int32
+	for i := range all {
+		all[i] = int32(i)
+		if i%2 == 1 {
+			half = append(half, int32(i))
+		}
+	}
+	full, sub := make([]float32, n), make([]float32, n)
+	for u := int32(0); u < 40; u++ {
+		items, weights, times := d.Sequence(u)
+		ials.ScoreHistory(items, weights, times, full)
+		for i := range sub {
+			sub[i] = -7
+		}
+		ials.ScoreHistorySubset(items, weights, times, half, sub)
+		for i := range n {
+			if i%2 == 1 && sub[i] != full[i] || i%2 == 0 && sub[i] != -7 {
+				t.Fatalf("user %d item %d: iALS subset score %v, full %v", u, i, sub[i], full[i])
+			}
+		}
+
+		h.ScoreHistory(items, weights, times, full)
+		h.ScoreHistorySubset(items, weights, times, all, sub)
+		if !slices.Equal(full, sub) {
+			t.Fatalf("user %d: the hybrid over every item differs from ScoreHistory", u)
+		}
+		for i := range sub {
+			sub[i] = float32(math.NaN())
+		}
+		h.ScoreHistorySubset(items, weights, times, half, sub)
+		finite := 0
+		for i, v := range sub {
+			switch {
+			case i%2 == 0 && v == v:
+				t.Fatalf("user %d: item %d outside the subset was scored %v", u, i, v)
+			case i%2 == 1 && v != v:
+				t.Fatalf("user %d: item %d of the subset was not scored", u, i)
+			case i%2 == 1 && !math.IsInf(float64(v), -1):
+				finite++
+			}
+		}
+		if finite < 10 {
+			t.Fatalf("user %d: %d candidates in the subset, want at least 10", u, finite)
+		}
+	}
+}
