@@ -27,13 +27,26 @@ type Files struct {
 	EventsByType map[qianmian.EventType]int
 }
 
-// Paths returns the NDJSON files in the order they load: referenced objects first.
+// Paths returns the NDJSON files in the order they load: referenced objects first. Events
+// is left out when WriteReferenceFiles did not write it.
 func (f Files) Paths() []string {
-	return []string{f.Suppliers, f.Stores, f.Items, f.Assortments, f.Users, f.Events}
+	paths := []string{f.Suppliers, f.Stores, f.Items, f.Assortments, f.Users}
+	if f.Events != "" {
+		paths = append(paths, f.Events)
+	}
+	return paths
 }
 
 // WriteFiles writes the world into dir, creating it if needed.
-func WriteFiles(w *World, dir string) (Files, error) {
+func WriteFiles(w *World, dir string) (Files, error) { return writeFiles(w, dir, true) }
+
+// WriteReferenceFiles writes everything but the events — suppliers, stores, items,
+// assortments, users and the truth — for a world whose events are streamed from
+// World.Events into storage instead of going through a file (the large world's 20M events
+// would take several gigabytes of NDJSON).
+func WriteReferenceFiles(w *World, dir string) (Files, error) { return writeFiles(w, dir, false) }
+
+func writeFiles(w *World, dir string, events bool) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Files{}, fmt.Errorf("sim: create %s: %w", dir, err)
 	}
@@ -42,6 +55,9 @@ func WriteFiles(w *World, dir string) (Files, error) {
 	f.Suppliers, f.Stores, f.Items = path("suppliers.ndjson"), path("stores.ndjson"), path("items.ndjson")
 	f.Assortments, f.Users, f.Events = path("assortments.ndjson"), path("users.ndjson"), path("events.ndjson")
 	f.Truth = path("truth.json")
+	if !events {
+		f.Events = ""
+	}
 	for _, x := range []struct {
 		path string
 		each func(enc *json.Encoder) error
@@ -66,6 +82,9 @@ func WriteFiles(w *World, dir string) (Files, error) {
 			return enc.Encode(w.Truth)
 		}},
 	} {
+		if x.path == "" {
+			continue
+		}
 		if err := writeFile(x.path, x.each); err != nil {
 			return Files{}, err
 		}

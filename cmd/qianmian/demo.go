@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("qianmian demo", flag.ContinueOnError)
 	m.Config.serveFlags(fs)
 	dir := fs.String("data", envOr("QIANMIAN_DATA", ""), "directory for the world, database and demo.json (default: a new temporary directory) (env QIANMIAN_DATA)")
-	scale := fs.String("scale", "default", "world size: small (tests) or default (~5,000 items, 100 stores, 20,000 consumers)")
+	scale := fs.String("scale", "default", "world size: small (tests), default (~5,000 items, 100 stores, 20,000 consumers) or large (100,000 items, 500 stores, 1,000,000 consumers, ~20M events, streamed into storage)")
 	seed := fs.Uint64("seed", 1, "random seed of the world")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -47,8 +47,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg = sim.SmallConfig()
 	case "default":
 		cfg = sim.DefaultConfig()
+	case "large":
+		cfg = sim.LargeConfig()
 	default:
-		return usagef("demo: --scale must be small or default, not %q", *scale)
+		return usagef("demo: --scale must be small, default or large, not %q", *scale)
 	}
 	cfg.Seed = *seed
 	cfg.End = time.Now().UTC().Truncate(time.Second)
@@ -93,11 +95,17 @@ func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progre
 	if err != nil {
 		return nil, fmt.Errorf("generate world: %w", err)
 	}
-	files, err := sim.WriteFiles(world, filepath.Join(dir, "world"))
+	// Worlds past a few million events stream them into storage instead of writing a file.
+	stream := int64(cfg.Users)*int64(cfg.Weeks) > 2_000_000
+	write := sim.WriteFiles
+	if stream {
+		write = sim.WriteReferenceFiles
+	}
+	files, err := write(world, filepath.Join(dir, "world"))
 	if err != nil {
 		return nil, fmt.Errorf("write world: %w", err)
 	}
-	log.Info("world generated", "seconds", time.Since(start).Seconds())
+	log.Info("world generated", "seconds", time.Since(start).Seconds(), "streamed_events", stream)
 
 	if err := m.OpenStorage(ctx); err != nil {
 		return nil, err
@@ -109,6 +117,16 @@ func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progre
 			return nil, fmt.Errorf("load %s: %w", f, err)
 		}
 		log.Info("loaded", "file", filepath.Base(f), "accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "seconds", sum.Seconds)
+	}
+	if stream {
+		// About 20 events per consumer over six weeks (sim.Config.ActivityScale).
+		total := int(float64(cfg.Users) * 20 * cfg.ActivityScale * float64(cfg.Weeks) / 6)
+		sum, err := l.LoadEvents(ctx, "events (streamed)", world.Events(), total)
+		if err != nil {
+			return nil, fmt.Errorf("load events: %w", err)
+		}
+		log.Info("loaded", "file", "events (streamed)", "accepted", sum.Accepted, "duplicates", sum.Duplicates,
+			"rejected", sum.Rejected, "seconds", sum.Seconds, "events_per_s", float64(sum.Accepted)/max(sum.Seconds, 1e-9))
 	}
 
 	// The fast artefact first, so the demo serves within seconds; OpenServing then trains
