@@ -15,12 +15,17 @@ type Consent struct {
 	Marketing bool `json:"marketing"`
 	// Analytics allows the consumer's events to count in aggregate reports.
 	Analytics bool `json:"analytics"`
+	// StoreAlerts allows an offline store the consumer walks into to be told who they are
+	// (user id and name) and, with Personalization, what they looked at online lately.
+	// Without it a store alert names the visitor only by an opaque reference.
+	StoreAlerts bool `json:"store_alerts"`
 }
 
 // DefaultConsent is the consent of a consumer who has not said otherwise: personalised
-// service and analytics (the purpose of the platform the consumer signed up to), no marketing.
+// service and analytics (the purpose of the platform the consumer signed up to), no marketing
+// and no store alerts: being recognised on walking into a shop is asked for, not assumed.
 func DefaultConsent() Consent {
-	return Consent{Personalization: true, Marketing: false, Analytics: true}
+	return Consent{Personalization: true, Marketing: false, Analytics: true, StoreAlerts: false}
 }
 
 // ConsentUpdate lists the purposes to change; nil leaves a purpose as it is.
@@ -28,6 +33,7 @@ type ConsentUpdate struct {
 	Personalization *bool `json:"personalization,omitempty"`
 	Marketing       *bool `json:"marketing,omitempty"`
 	Analytics       *bool `json:"analytics,omitempty"`
+	StoreAlerts     *bool `json:"store_alerts,omitempty"`
 }
 
 // Apply returns c with the non-nil fields of u.
@@ -40,6 +46,9 @@ func (u ConsentUpdate) Apply(c Consent) Consent {
 	}
 	if u.Analytics != nil {
 		c.Analytics = *u.Analytics
+	}
+	if u.StoreAlerts != nil {
+		c.StoreAlerts = *u.StoreAlerts
 	}
 	return c
 }

@@ -25,9 +25,16 @@ import (
 //	                                                               phone, address only with
 //	                                                               marketing consent
 //	identities, consent of U    yes       404                      404                           U = C
+//	profile of U                yes       404                      U interacted with B           U = C
+//	GET /v1/me/profile          404       404                      404                           C's own
+//	DELETE /v1/me/profile/tags, 403       403                      403                           C's own
+//	PUT /v1/me/personalization
+//	webhook, alerts of store X  yes       404                      X = B                         404
+//	(read, stream, and write)
 //
 // A read the principal may not make answers 404 with the body of a missing object, never
-// 403, so no tenant learns what another holds. A write it may not make answers 403.
+// 403, so no tenant learns what another holds. A write it may not make answers 403, except
+// a store's webhook: it belongs to the store, so setting another's answers 404 like reading it.
 
 // scopeEvent applies the store rule of POST /v1/events to one decoded event: a store posts
 // only events of its own shop. It returns the reject for a record another store's.
@@ -91,6 +98,13 @@ func canRank(p qianmian.Principal, storeID string) bool {
 	return p.IsOperator() || p.IsStore(storeID)
 }
 
+// canManageAlerts reports whether p may set store id's webhook and read or follow its
+// alerts: the operator and the store itself. Alerts can name their visitors, so no other
+// role sees them, not even as a count.
+func canManageAlerts(p qianmian.Principal, storeID string) bool {
+	return p.IsOperator() || p.IsStore(storeID)
+}
+
 // assortmentReadScope returns how p may read store id's assortment: every entry (ok, no
 // supplier), only entries of a supplier's items (ok, supplierID), or not at all.
 func assortmentReadScope(p qianmian.Principal, storeID string) (supplierID string, ok bool) {
@@ -128,6 +142,15 @@ func (s *Server) canReadUser(ctx context.Context, p qianmian.Principal, id strin
 		return s.Events.HasStoreInteraction(ctx, id, p.ID)
 	}
 	return false, nil
+}
+
+// consumerSelf returns the user a consumer key speaks for: the /v1/me routes act on the
+// consumer's own profile only, and no other key has one.
+func consumerSelf(p qianmian.Principal) (userID string, ok bool) {
+	if p.Role != qianmian.RoleConsumer || p.ID == "" {
+		return "", false
+	}
+	return p.ID, true
 }
 
 // canManageUser reports whether p may read the user's identities and change their consent.

@@ -36,6 +36,15 @@ type Server struct {
 	Events      qianmian.EventService
 	Keys        qianmian.KeyService
 	Recommender qianmian.Recommender
+	// Profiles answers consumer profiles and their controls; nil answers those routes 503.
+	Profiles qianmian.ProfileService
+
+	// Alerts serves store-visit alerts and webhooks; nil answers their routes with 503.
+	// AlertWatcher, when set, wakes alert streams as soon as an alert is made (else they
+	// poll), and AlertHeartbeat spaces their keep-alive comments (DefaultAlertHeartbeat).
+	Alerts         qianmian.AlertService
+	AlertWatcher   qianmian.AlertWatcher
+	AlertHeartbeat time.Duration
 
 	// Addr is the address Open listens on, e.g. ":8080" or "127.0.0.1:0".
 	Addr string
@@ -113,6 +122,11 @@ func (s *Server) routes() http.Handler {
 	auth("GET /v1/stores/{id}/assortment", s.handleAssortmentList)
 	auth("GET /v1/stores/{id}/recommendations", s.handleRecommendationsGet)
 	auth("GET /v1/stores/{id}/items/{item}/similar", s.handleSimilarGet)
+	auth("PUT /v1/stores/{id}/webhook", s.handleWebhookPut)
+	auth("GET /v1/stores/{id}/webhook", s.handleWebhookGet)
+	auth("DELETE /v1/stores/{id}/webhook", s.handleWebhookDelete)
+	auth("GET /v1/stores/{id}/alerts", s.handleAlertsList)
+	auth("GET /v1/stores/{id}/alerts/stream", s.handleAlertStream)
 
 	auth("POST /v1/items", s.handleItemsUpsert)
 	auth("GET /v1/items", s.handleItemsList)
@@ -125,6 +139,11 @@ func (s *Server) routes() http.Handler {
 	auth("GET /v1/users/{id}", s.handleUserGet)
 	auth("GET /v1/users/{id}/identities", s.handleIdentitiesList)
 	auth("PUT /v1/users/{id}/consent", s.handleConsentUpdate)
+	auth("GET /v1/users/{id}/profile", s.handleProfileGet)
+
+	auth("GET /v1/me/profile", s.handleMyProfileGet)
+	auth("DELETE /v1/me/profile/tags/{tag}", s.handleMyProfileTagDelete)
+	auth("PUT /v1/me/personalization", s.handleMyPersonalizationPut)
 
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.observe(mux)

@@ -74,13 +74,14 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 	created := make([]int64, len(users))
 	err := s.db.writeTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (id, gender, birth_year, city,
-				consent_personalization, consent_marketing, consent_analytics,
+				consent_personalization, consent_marketing, consent_analytics, consent_store_alerts,
 				name, phone, address, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET gender = excluded.gender, birth_year = excluded.birth_year,
 				city = excluded.city, consent_personalization = excluded.consent_personalization,
 				consent_marketing = excluded.consent_marketing,
-				consent_analytics = excluded.consent_analytics, name = excluded.name,
+				consent_analytics = excluded.consent_analytics,
+				consent_store_alerts = excluded.consent_store_alerts, name = excluded.name,
 				phone = excluded.phone, address = excluded.address, updated_at = excluded.updated_at
 			RETURNING created_at`)
 		if err != nil {
@@ -94,7 +95,7 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 			}
 			su := sealed[i]
 			err := stmt.QueryRowContext(ctx, u.ID, u.Gender, u.BirthYear, u.City,
-				u.Consent.Personalization, u.Consent.Marketing, u.Consent.Analytics,
+				u.Consent.Personalization, u.Consent.Marketing, u.Consent.Analytics, u.Consent.StoreAlerts,
 				su.name, su.phone, su.address, c.UnixMilli(), now.UnixMilli()).Scan(&created[i])
 			if err != nil {
 				return formatError(err)
@@ -112,7 +113,7 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 }
 
 const userColumns = `id, gender, birth_year, city, consent_personalization, consent_marketing,
-	consent_analytics, name, phone, address, created_at, updated_at`
+	consent_analytics, consent_store_alerts, name, phone, address, created_at, updated_at`
 
 // scanUser scans a user row and decrypts its personal fields.
 func (s *UserService) scanUser(sc scanner) (*qianmian.User, error) {
@@ -120,7 +121,8 @@ func (s *UserService) scanUser(sc scanner) (*qianmian.User, error) {
 	var name, phone, address []byte
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Gender, &u.BirthYear, &u.City, &u.Consent.Personalization,
-		&u.Consent.Marketing, &u.Consent.Analytics, &name, &phone, &address, &created, &updated); err != nil {
+		&u.Consent.Marketing, &u.Consent.Analytics, &u.Consent.StoreAlerts, &name, &phone, &address,
+		&created, &updated); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
@@ -184,8 +186,9 @@ func (s *UserService) UpdateConsent(ctx context.Context, id string, upd qianmian
 		u.Consent = upd.Apply(u.Consent)
 		u.UpdatedAt = s.db.nowTime()
 		_, err = tx.ExecContext(ctx, `UPDATE users SET consent_personalization = ?, consent_marketing = ?,
-			consent_analytics = ?, updated_at = ? WHERE id = ?`,
-			u.Consent.Personalization, u.Consent.Marketing, u.Consent.Analytics, u.UpdatedAt.UnixMilli(), id)
+			consent_analytics = ?, consent_store_alerts = ?, updated_at = ? WHERE id = ?`,
+			u.Consent.Personalization, u.Consent.Marketing, u.Consent.Analytics, u.Consent.StoreAlerts,
+			u.UpdatedAt.UnixMilli(), id)
 		return formatError(err)
 	})
 	if err != nil {

@@ -33,6 +33,8 @@ type Stores struct {
 	Events      qianmian.EventService
 	Keys        qianmian.KeyService
 	Models      qianmian.ModelStore
+	// Profiles is optional: the profile contract skips when it is nil.
+	Profiles qianmian.ProfileStore
 
 	// Bus is the bus the stores publish committed events to.
 	Bus *Bus
@@ -66,6 +68,7 @@ func contract() []contractTest {
 	all = append(all, userTests()...)
 	all = append(all, eventTests()...)
 	all = append(all, accessTests()...)
+	all = append(all, profileTests()...)
 	return all
 }
 

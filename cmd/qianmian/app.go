@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +18,9 @@ import (
 	qmhttp "github.com/qianmian/qianmian/http"
 	"github.com/qianmian/qianmian/inmem"
 	"github.com/qianmian/qianmian/privacy"
+	"github.com/qianmian/qianmian/profile"
 	"github.com/qianmian/qianmian/recommend"
+	"github.com/qianmian/qianmian/shop"
 	"github.com/qianmian/qianmian/sqlite"
 )
 
@@ -36,14 +40,23 @@ type Main struct {
 	Events      qianmian.EventService
 	Keys        qianmian.KeyService
 	Models      qianmian.ModelStore
+	Alerts      qianmian.AlertService
+	Outbox      qianmian.AlertOutbox
 
 	Engine  *recommend.Engine
 	Trainer *recommend.Trainer
 	Server  *qmhttp.Server
 
+	// ProfileStore keeps the tags consumers deleted; Profiles serves consumer profiles.
+	ProfileStore qianmian.ProfileStore
+	Profiles     *profile.Service
+
 	// learnAtStart makes OpenServing train the learned model in the background and
 	// hot-reload it: the demo serves its fast artefact meanwhile.
 	learnAtStart bool
+	// pseudonymKey keys store alerts' visitor references; derived from the encryption key
+	// so they stay stable across restarts.
+	pseudonymKey []byte
 
 	closers []func() error
 	cancel  context.CancelFunc
@@ -109,6 +122,12 @@ func (m *Main) OpenStorage(ctx context.Context) error {
 	m.Events = sqlite.NewEventService(db)
 	m.Keys = sqlite.NewKeyService(db)
 	m.Models = sqlite.NewModelStore(db)
+	m.ProfileStore = sqlite.NewProfileStore(db)
+	alerts := sqlite.NewAlertService(db)
+	m.Alerts, m.Outbox = alerts, alerts
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("qianmian/store-alert visitor reference"))
+	m.pseudonymKey = mac.Sum(nil)
 	return nil
 }
 
@@ -178,6 +197,9 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	}
 	m.Engine = e
 	m.closers = append(m.closers, e.Close)
+	if err := m.openProfiles(ctx); err != nil {
+		return err
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -196,14 +218,58 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	s.Suppliers, s.Stores, s.Items, s.Assortments = m.Suppliers, m.Stores, m.Items, m.Assortments
 	s.Users, s.Identities, s.Events, s.Keys = m.Users, m.Identities, m.Events, m.Keys
 	s.Recommender = e
+	s.Profiles = m.Profiles
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
+	closeAlerts, err := m.openAlerts(ctx, s)
+	if err != nil {
+		return err
+	}
 	if err := s.Open(); err != nil {
+		_ = closeAlerts()
 		return fmt.Errorf("open http server: %w", err)
 	}
 	m.Server = s
-	m.closers = append(m.closers, s.Close)
+	// Alerts close before the server: that ends the alert streams, which Close would
+	// otherwise wait for.
+	m.closers = append(m.closers, s.Close, closeAlerts)
 	m.Logger.Info("serving", "url", s.URL())
+	return nil
+}
+
+// openAlerts starts store-visit alerts (shop.Alerter) and their webhook delivery
+// (shop.Dispatcher), and gives the server their API. The returned func stops both.
+func (m *Main) openAlerts(ctx context.Context, s *qmhttp.Server) (func() error, error) {
+	metrics := shop.NewMetrics(s.Registry)
+	d := shop.NewDispatcher()
+	d.Webhooks, d.Outbox, d.Logger, d.Metrics = m.Alerts, m.Outbox, m.Logger, metrics
+	if err := d.Open(); err != nil {
+		return nil, fmt.Errorf("open alert dispatcher: %w", err)
+	}
+	a := shop.NewAlerter()
+	a.Bus, a.Events, a.Users, a.Items, a.Alerts, a.Outbox = m.Bus, m.Events, m.Users, m.Items, m.Alerts, m.Outbox
+	a.Identities, a.Assortments, a.Recommender = m.Identities, m.Assortments, m.Engine
+	a.Notify, a.PseudonymKey, a.Logger, a.Metrics = d.Notify, m.pseudonymKey, m.Logger, metrics
+	if err := a.Open(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("open alerter: %w", err)
+	}
+	s.Alerts, s.AlertWatcher = m.Alerts, a
+	return func() error { return errors.Join(a.Close(), d.Close()) }, nil
+}
+
+// openProfiles starts consumer profiles: they follow the bus, and their persona
+// classifiers retrain every TrainEvery (at once when there are none yet).
+func (m *Main) openProfiles(ctx context.Context) error {
+	p := profile.NewService()
+	p.Events, p.Users, p.Identities, p.Items = m.Events, m.Users, m.Identities, m.Items
+	p.Profiles, p.Models, p.Bus, p.Logger = m.ProfileStore, m.Models, m.Bus, m.Logger
+	p.Config.TrainEvery = m.Config.TrainEvery
+	if err := p.Open(ctx); err != nil {
+		return fmt.Errorf("open profiles: %w", err)
+	}
+	m.Profiles = p
+	m.closers = append(m.closers, p.Close)
 	return nil
 }
 
