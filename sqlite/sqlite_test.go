@@ -65,6 +65,7 @@ func stores(db *sqlite.DB, bus *storetest.Bus) storetest.Stores {
 		Events:      sqlite.NewEventService(db),
 		Keys:        sqlite.NewKeyService(db),
 		Models:      sqlite.NewModelStore(db),
+		Profiles:    sqlite.NewProfileStore(db),
 		Bus:         bus,
 	}
 }
