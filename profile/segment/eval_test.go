@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/qianmian/qianmian/profile/segment"
@@ -273,5 +274,23 @@ func BenchmarkSchema_Compile(b *testing.B) {
 		if _, err := s.Compile(`affinity("beauty") > 0.5 and price_tier >= 4 and city in ["Shanghai", "Beijing"] and not has_tag("churned")`); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestEval_DefaultSchemaCallsAndOverloads(t *testing.T) {
+	t.Parallel()
+	e, err := segment.DefaultSchema().Compile(
+		`price_tier >= 4 and price_tier("beauty") >= 3 and hour_share(9, 12.5) > 0.2 and tag("new-mom")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := newSubject(map[string]any{
+		"price_tier": 4.0, "price_tier(beauty)": 3.0, "hour_share(9,12.5)": 0.3, "tag(new-mom)": true,
+	})
+	if got := e.Eval(sub); got != segment.True {
+		t.Fatalf("Eval = %v, want true (lookups %v)", got, sub.lookups)
+	}
+	if got, want := e.Refs(), []string{"hour_share", "price_tier", "tag"}; !slices.Equal(got, want) {
+		t.Fatalf("Refs() = %q, want %q", got, want)
 	}
 }

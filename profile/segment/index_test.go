@@ -406,10 +406,14 @@ func BenchmarkIndex_Update(b *testing.B) {
 				ix.Define("s"+strconv.Itoa(i), e, nil)
 			}
 			sub := boxedSubject{"affinity\x00beauty": 0.55, "price_tier": 3.0, "city": "Beijing"}
+			ids := make([]string, 1000)
+			for i := range ids {
+				ids[i] = "u" + strconv.Itoa(i)
+			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				ix.Update("u"+strconv.Itoa(i%1000), sub)
+				ix.Update(ids[i%len(ids)], sub)
 				i++
 			}
 		})
