@@ -31,6 +31,8 @@ import (
 //	PUT /v1/me/personalization
 //	webhook, alerts of store X  yes       404                      X = B                         404
 //	(read, stream, and write)
+//	segments, their members,    yes       404 read, 403 write      404 read, 403 write           404 read, 403 write
+//	counts and audience
 //
 // A read the principal may not make answers 404 with the body of a missing object, never
 // 403, so no tenant learns what another holds. A write it may not make answers 403, except
@@ -58,6 +60,10 @@ func canPostEvents(p qianmian.Principal) bool {
 // operatorOnly reports whether p may use the operator's routes: listing suppliers, stores
 // and users, and upserting them.
 func operatorOnly(p qianmian.Principal) bool { return p.IsOperator() }
+
+// canManageSegments reports whether p may define segments and read their members: the
+// operator only. A segment's members and audience name consumers across every store.
+func canManageSegments(p qianmian.Principal) bool { return p.IsOperator() }
 
 // itemScope returns the supplier whose items p may list and upsert: "" with ok for the
 // operator (every item), S for supplier S, and not ok for anyone else.

@@ -38,6 +38,8 @@ type Server struct {
 	Recommender qianmian.Recommender
 	// Profiles answers consumer profiles and their controls; nil answers those routes 503.
 	Profiles qianmian.ProfileService
+	// Segments manages segments and answers their members; nil answers those routes 503.
+	Segments qianmian.SegmentService
 
 	// Alerts serves store-visit alerts and webhooks; nil answers their routes with 503.
 	// AlertWatcher, when set, wakes alert streams as soon as an alert is made (else they
@@ -144,6 +146,15 @@ func (s *Server) routes() http.Handler {
 	auth("GET /v1/me/profile", s.handleMyProfileGet)
 	auth("DELETE /v1/me/profile/tags/{tag}", s.handleMyProfileTagDelete)
 	auth("PUT /v1/me/personalization", s.handleMyPersonalizationPut)
+
+	auth("POST /v1/segments", s.handleSegmentCreate)
+	auth("GET /v1/segments", s.handleSegmentsList)
+	auth("GET /v1/segments/{id}", s.handleSegmentGet)
+	auth("PUT /v1/segments/{id}", s.handleSegmentPut)
+	auth("DELETE /v1/segments/{id}", s.handleSegmentDelete)
+	auth("GET /v1/segments/{id}/members", s.handleSegmentMembers)
+	auth("GET /v1/segments/{id}/counts", s.handleSegmentCounts)
+	auth("GET /v1/segments/{id}/audience", s.handleSegmentAudience)
 
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.observe(mux)

@@ -30,6 +30,8 @@ type Service struct {
 	// Bus keeps loaded profiles current after each commit; nil means every read rebuilds
 	// the profile from the event log.
 	Bus qianmian.EventBus
+	// Segments keeps segment definitions; nil disables segments (see segments.go).
+	Segments qianmian.SegmentStore
 
 	// Rules are the rule-based tags; nil means DefaultRules.
 	Rules  []Rule
@@ -45,6 +47,7 @@ type Service struct {
 	acc     *accumulator
 	stats   atomic.Pointer[stats]
 	model   atomic.Pointer[learned]
+	segs    *segments
 	trainMu sync.Mutex
 	sub     qianmian.Subscription
 	cancel  context.CancelFunc
@@ -90,8 +93,12 @@ func (s *Service) Open(ctx context.Context) error {
 		// Subscribe first, so no event committed while loading is missed.
 		s.sub = s.Bus.Subscribe()
 	}
-	if err := s.cat.load(ctx); err == nil {
+	err = s.cat.load(ctx)
+	if err == nil {
 		err = s.loadModel(ctx)
+	}
+	if err == nil {
+		err = s.openSegments(ctx)
 	}
 	if err != nil {
 		if s.sub != nil {
@@ -193,6 +200,7 @@ func (s *Service) follow(ctx context.Context, sub qianmian.Subscription) {
 			for _, e := range batch {
 				s.applyEvent(ctx, e)
 			}
+			s.updateSegments(ctx, batch)
 		}
 	}
 }
@@ -383,6 +391,7 @@ func (s *Service) SetPersonalization(ctx context.Context, userID string, enabled
 	}
 	if !enabled {
 		s.cache.remove(userID, nil)
+		s.dropFromSegments(userID)
 	}
 	return s.FindProfileByUserID(ctx, userID)
 }

@@ -66,6 +66,7 @@ func stores(db *sqlite.DB, bus *storetest.Bus) storetest.Stores {
 		Keys:        sqlite.NewKeyService(db),
 		Models:      sqlite.NewModelStore(db),
 		Profiles:    sqlite.NewProfileStore(db),
+		Segments:    sqlite.NewSegmentStore(db),
 		Bus:         bus,
 	}
 }

@@ -35,6 +35,8 @@ type Stores struct {
 	Models      qianmian.ModelStore
 	// Profiles is optional: the profile contract skips when it is nil.
 	Profiles qianmian.ProfileStore
+	// Segments is optional: the segment contract skips when it is nil.
+	Segments qianmian.SegmentStore
 
 	// Bus is the bus the stores publish committed events to.
 	Bus *Bus
@@ -69,6 +71,7 @@ func contract() []contractTest {
 	all = append(all, eventTests()...)
 	all = append(all, accessTests()...)
 	all = append(all, profileTests()...)
+	all = append(all, segmentTests()...)
 	return all
 }
 

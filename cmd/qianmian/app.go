@@ -50,6 +50,8 @@ type Main struct {
 	// ProfileStore keeps the tags consumers deleted; Profiles serves consumer profiles.
 	ProfileStore qianmian.ProfileStore
 	Profiles     *profile.Service
+	// SegmentStore keeps segment definitions; Profiles keeps their members.
+	SegmentStore qianmian.SegmentStore
 
 	// learnAtStart makes OpenServing train the learned model in the background and
 	// hot-reload it: the demo serves its fast artefact meanwhile.
@@ -123,6 +125,7 @@ func (m *Main) OpenStorage(ctx context.Context) error {
 	m.Keys = sqlite.NewKeyService(db)
 	m.Models = sqlite.NewModelStore(db)
 	m.ProfileStore = sqlite.NewProfileStore(db)
+	m.SegmentStore = sqlite.NewSegmentStore(db)
 	alerts := sqlite.NewAlertService(db)
 	m.Alerts, m.Outbox = alerts, alerts
 	mac := hmac.New(sha256.New, key)
@@ -219,6 +222,9 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	s.Users, s.Identities, s.Events, s.Keys = m.Users, m.Identities, m.Events, m.Keys
 	s.Recommender = e
 	s.Profiles = m.Profiles
+	if m.Profiles != nil {
+		s.Segments = m.Profiles
+	}
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
 	closeAlerts, err := m.openAlerts(ctx, s)
@@ -264,6 +270,7 @@ func (m *Main) openProfiles(ctx context.Context) error {
 	p := profile.NewService()
 	p.Events, p.Users, p.Identities, p.Items = m.Events, m.Users, m.Identities, m.Items
 	p.Profiles, p.Models, p.Bus, p.Logger = m.ProfileStore, m.Models, m.Bus, m.Logger
+	p.Segments = m.SegmentStore
 	p.Config.TrainEvery = m.Config.TrainEvery
 	if err := p.Open(ctx); err != nil {
 		return fmt.Errorf("open profiles: %w", err)
