@@ -29,7 +29,7 @@ var allowedImports = map[string][]string{
 	"eval":         {"", "model"},
 	"persona":      {},
 	"bench":        {},
-	"profile":      {"", "model", "persona"},
+	"profile":      {"", "model", "persona", "profile/segment"},
 	"shop":         {"", "model", "forecast"},
 	"insight":      {"", "model", "forecast"},
 	"cmd/qianmian": nil, // the one place that wires implementations
