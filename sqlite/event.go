@@ -29,6 +29,9 @@ func NewEventService(db *DB) *EventService { return &EventService{db: db} }
 // (and UserID where resolved) in place; duplicates are left as they were, with Seq 0. After
 // commit, and only then, copies of the accepted events are published to the DB's Bus in Seq
 // order.
+//
+// Concurrent calls share transactions (group commit, see eventWriter): each call's result
+// is its own, and is what it would be had the calls run one after the other.
 func (s *EventService) CreateEvents(ctx context.Context, events []*qianmian.Event) (qianmian.EventResult, error) {
 	now := s.db.Now()
 	for i, e := range events {
@@ -42,128 +45,90 @@ func (s *EventService) CreateEvents(ctx context.Context, events []*qianmian.Even
 	if len(events) == 0 {
 		return qianmian.EventResult{}, nil
 	}
-	seqs := make([]int64, len(events)) // 0 for a duplicate
-	users := make([]string, len(events))
-	err := s.db.writeTx(ctx, func(tx *sql.Tx) error {
-		return s.insert(ctx, tx, events, now.UnixMilli(), seqs, users)
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return qianmian.EventResult{}, fmt.Errorf("create events: %w", err)
 	}
+	b := newEventBatch(ctx, events, now.UnixMilli())
+	if err := s.db.events.write(ctx, s.db, b); err != nil {
+		return qianmian.EventResult{}, fmt.Errorf("create events: %w", err)
+	}
+	return b.res, nil
+}
 
-	var res qianmian.EventResult
+// newEventBatch prepares the insert parameters of valid events, in the caller's goroutine so
+// the writer has less to do. Each event's user id is filled in later by the writer.
+func newEventBatch(ctx context.Context, events []*qianmian.Event, received int64) *eventBatch {
+	b := &eventBatch{
+		ctx:    ctx,
+		events: events,
+		keys:   make([]string, len(events)),
+		args:   make([]any, 0, eventParams*len(events)),
+		seqs:   make([]int64, len(events)),
+		users:  make([]string, len(events)),
+		done:   make(chan struct{}),
+	}
+	var rec any = received // boxed once for the whole batch
 	for i, e := range events {
-		if seqs[i] == 0 {
-			res.Duplicates++
-			continue
+		if e.Identity != nil {
+			b.keys[i] = e.Identity.Key()
 		}
-		e.Seq, e.UserID = seqs[i], users[i]
-		res.Accepted++
+		b.args = eventArgs(b.args, e, b.keys[i], rec)
 	}
-	if res.Accepted > 0 {
-		s.db.Bus.Publish(context.WithoutCancel(ctx), acceptedCopies(events, seqs, res.Accepted))
-	}
-	return res, nil
-}
-
-// insert writes the batch and fills seqs and users for the accepted events.
-func (s *EventService) insert(ctx context.Context, tx *sql.Tx, events []*qianmian.Event, received int64, seqs []int64, users []string) error {
-	keys, err := resolveBatch(ctx, tx, events, received, users)
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, eventParams*min(len(events), maxInsertRows))
-	first := make(map[string]int, min(len(events), maxInsertRows))
-	for start := 0; start < len(events); {
-		k := insertSizeIndex(len(events) - start)
-		end := start + 1<<k
-		args = args[:0]
-		clear(first)
-		for i := start; i < end; i++ {
-			args = eventArgs(args, events[i], users[i], keys[i], received)
-			if _, ok := first[events[i].ID]; !ok {
-				first[events[i].ID] = i
-			}
-		}
-		if err := insertRows(ctx, tx.StmtContext(ctx, s.db.eventInserts[k]), args, first, seqs); err != nil {
-			return err
-		}
-		start = end
-	}
-	return nil
-}
-
-// insertRows runs one multi-row insert and records the seq of each stored event at the
-// index of the first event of the chunk with its id (any later one is its duplicate).
-func insertRows(ctx context.Context, stmt *sql.Stmt, args []any, first map[string]int, seqs []int64) error {
-	defer stmt.Close()
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return fmt.Errorf("insert events: %w", formatError(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		i, ok := first[id]
-		if !ok {
-			return fmt.Errorf("insert events: stored id %q, which was not sent", id)
-		}
-		seqs[i] = seq
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert events: %w", formatError(err))
-	}
-	return nil
+	return b
 }
 
 // resolveBatch walks the batch in order: an event with an identity and a user id links them,
-// and an anonymous event of a linked identity gets its user. It fills users with each
-// event's user id and returns each event's identity key ("" without identity). A conflicting
+// and an anonymous event of a linked identity gets its user. It fills b.users with each
+// event's user id, and sets the user id parameter of the events it resolved. A conflicting
 // link is ignored: the first link of an identity wins, and the event keeps its own user.
-// Duplicates link too, which is harmless: the event they repeat linked the same pair.
-func resolveBatch(ctx context.Context, tx *sql.Tx, events []*qianmian.Event, now int64, users []string) ([]string, error) {
-	keys := make([]string, len(events))
-	var l *linker
-	for i, e := range events {
-		users[i] = e.UserID
+// Duplicates link too, which is harmless: the event they repeat linked the same pair. l is
+// the group's linker, created when first needed; resolveBatch returns it.
+func resolveBatch(ctx context.Context, tx *sql.Tx, l *linker, b *eventBatch) (*linker, error) {
+	for i, e := range b.events {
+		b.users[i] = e.UserID
 		if e.Identity == nil {
 			continue
 		}
 		if l == nil {
 			var err error
-			if l, err = newLinker(ctx, tx, now); err != nil {
+			if l, err = newLinker(ctx, tx, b.received()); err != nil {
 				return nil, err
 			}
-			defer l.close()
 		}
-		keys[i] = e.Identity.Key()
+		l.now = b.received()
 		var err error
 		if e.UserID == "" {
-			users[i], err = l.resolve(ctx, keys[i])
+			b.users[i], err = l.resolve(ctx, b.keys[i])
+			b.args[i*eventParams+userParam] = b.users[i]
 		} else {
 			_, err = l.link(ctx, *e.Identity, e.UserID)
 		}
 		if err != nil {
-			return nil, err
+			return l, err
 		}
 	}
-	return keys, nil
+	return l, nil
 }
 
-// eventParams is the number of insert parameters of one event.
-const eventParams = 19
+// received returns the batch's received_at.
+func (b *eventBatch) received() int64 { return b.args[receivedParam].(int64) }
 
-// eventArgs appends the insert parameters of e to args.
-func eventArgs(args []any, e *qianmian.Event, userID, identityKey string, received int64) []any {
+// eventParams is the number of insert parameters of one event; userParam and receivedParam
+// are the indexes of its user id and received_at among them.
+const (
+	eventParams   = 19
+	userParam     = 2
+	receivedParam = 18
+)
+
+// eventArgs appends the insert parameters of e to args: all but seq, which the statement
+// leaves to AUTOINCREMENT.
+func eventArgs(args []any, e *qianmian.Event, identityKey string, received any) []any {
 	var lat, lon any
 	if g := e.Context.Geo; g != nil {
 		lat, lon = g.Lat, g.Lon
 	}
-	return append(args, e.ID, string(e.Type), userID, identityKey, e.ItemID, e.StoreID,
+	return append(args, e.ID, string(e.Type), e.UserID, identityKey, e.ItemID, e.StoreID,
 		string(e.Channel), e.Query, int64(e.Quantity), e.Amount, int64(e.Rating), e.Text,
 		string(e.Context.LocationType), lat, lon, e.Context.Device, e.RecID,
 		e.OccurredAt.UnixMilli(), received)
@@ -172,7 +137,7 @@ func eventArgs(args []any, e *qianmian.Event, userID, identityKey string, receiv
 // Events are inserted by multi-row statements of 1, 2, 4, … maxInsertRows rows, prepared
 // once when the DB opens: one statement per row would spend a quarter of the time on
 // per-statement work, and preparing per batch would parse thousands of placeholders each time.
-// A batch is cut into the largest sizes that fit (10,000 = 39 × 256 + 16).
+// A group is cut into the largest sizes that fit (10,000 = 39 × 256 + 16).
 const (
 	insertSizes   = 9
 	maxInsertRows = 1 << (insertSizes - 1) // 256 rows, 4,864 parameters: far below SQLite's 32,766
@@ -187,11 +152,14 @@ func insertSizeIndex(n int) int {
 	return k
 }
 
-// insertEventsSQL returns the statement that inserts n events and returns the seq and id of
-// each one it stored. OR IGNORE, not ON CONFLICT (id) DO NOTHING: the latter makes SQLite
-// keep a statement journal for a multi-row insert (a NOT NULL failure would abort it
-// halfway), which costs about a third of the insert time. Every NOT NULL column gets a
-// non-NULL value from eventArgs, so the only conflict left to ignore is a repeated id.
+// insertEventsSQL returns the statement that inserts n events. OR IGNORE skips a row whose
+// id is stored (or repeated earlier in the statement); the writer compares the rows changed
+// with n, and only when they differ reads back which ids were stored (markStored). Seq is
+// left to AUTOINCREMENT: an explicit seq would make SQLite keep a statement journal (a value
+// that is not an integer would abort the statement halfway), which doubles what is written.
+// For the same reason, OR IGNORE and not ON CONFLICT (id) DO NOTHING, which costs about a
+// third of the insert time in a statement journal. Every NOT NULL column gets a non-NULL
+// value from eventArgs, so the only conflict left to ignore is a repeated id.
 func insertEventsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO events (id, type, user_id, identity_key, item_id, store_id,
@@ -204,7 +172,6 @@ func insertEventsSQL(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(` RETURNING seq, id`)
 	return b.String()
 }
 
@@ -261,35 +228,20 @@ func scanEvent(sc scanner) (*qianmian.Event, error) {
 	return &e, nil
 }
 
-// eventQuery renders the query of filter. Only the most selective filter given may use an
-// index, in the order user, item, store, then time (unless stream is set); the others are
-// written with a unary + so the planner, which has no statistics on a young database, cannot
-// walk a whole store's events to find one user's. With stream set and no user, item or store,
-// the log is walked in seq order, so rows flow at once and memory stays constant instead of
-// sorting a time window first.
-func eventQuery(f qianmian.EventFilter, stream bool) (string, []any, error) {
+// eventQuery renders the query of filter. The log has one way in besides its seq order: the
+// user indexes (events_user, events_identity; 0002_events_ingest_indexes dropped the store,
+// item and time indexes, which cost more than half of every insert). So a filter with a user
+// walks the user's events, and any other walks the log in seq order from AfterSeq on,
+// filtering as it goes: rows flow at once and memory stays constant. The other columns are
+// written with a unary + so the planner never prefers another path.
+func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	limit, err := limitClause(f.Limit)
 	if err != nil {
 		return "", nil, err
 	}
-	var driver string
-	switch {
-	case f.UserID != "":
-		driver = "user"
-	case f.ItemID != "":
-		driver = "item"
-	case f.StoreID != "":
-		driver = "store"
-	case !stream && (!f.Since.IsZero() || !f.Until.IsZero()):
-		driver = "time"
-	default:
-		driver = "seq"
-	}
-	col := func(name, of string) string {
-		if driver == of {
-			return name
-		}
-		return "+" + name
+	seq := "seq"
+	if f.UserID != "" {
+		seq = "+seq"
 	}
 	var where []string
 	var args []any
@@ -301,10 +253,10 @@ func eventQuery(f qianmian.EventFilter, stream bool) (string, []any, error) {
 		args = append(args, f.UserID, f.UserID)
 	}
 	if f.ItemID != "" {
-		where, args = append(where, col("item_id", "item")+" = ?"), append(args, f.ItemID)
+		where, args = append(where, "+item_id = ?"), append(args, f.ItemID)
 	}
 	if f.StoreID != "" {
-		where, args = append(where, col("store_id", "store")+" = ?"), append(args, f.StoreID)
+		where, args = append(where, "+store_id = ?"), append(args, f.StoreID)
 	}
 	if len(f.Types) > 0 {
 		where = append(where, "+type IN (?"+strings.Repeat(", ?", len(f.Types)-1)+")")
@@ -313,13 +265,13 @@ func eventQuery(f qianmian.EventFilter, stream bool) (string, []any, error) {
 		}
 	}
 	if !f.Since.IsZero() {
-		where, args = append(where, col("occurred_at", "time")+" >= ?"), append(args, f.Since.UnixMilli())
+		where, args = append(where, "+occurred_at >= ?"), append(args, f.Since.UnixMilli())
 	}
 	if !f.Until.IsZero() {
-		where, args = append(where, col("occurred_at", "time")+" < ?"), append(args, f.Until.UnixMilli())
+		where, args = append(where, "+occurred_at < ?"), append(args, f.Until.UnixMilli())
 	}
 	if f.AfterSeq > 0 {
-		where, args = append(where, col("seq", "seq")+" > ?"), append(args, f.AfterSeq)
+		where, args = append(where, seq+" > ?"), append(args, f.AfterSeq)
 	}
 	q := `SELECT ` + eventColumns + ` FROM events`
 	if len(where) > 0 {
@@ -330,7 +282,7 @@ func eventQuery(f qianmian.EventFilter, stream bool) (string, []any, error) {
 
 // FindEvents lists matching events in Seq order; filter.Limit 0 means all.
 func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilter) ([]*qianmian.Event, error) {
-	q, args, err := eventQuery(filter, false)
+	q, args, err := eventQuery(filter)
 	if err != nil {
 		return nil, err
 	}
@@ -343,11 +295,11 @@ func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilt
 
 // ScanEvents streams matching events in Seq order, one row at a time. The read
 // transaction stays open until the loop ends, so it sees one consistent state. Without a
-// user, item or store it walks the log from AfterSeq on and filters by time as it goes:
-// rows flow at once and memory stays flat however wide the window.
+// user it walks the log from AfterSeq on and filters as it goes: rows flow at once and
+// memory stays flat however wide the window.
 func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilter) iter.Seq2[*qianmian.Event, error] {
 	return func(yield func(*qianmian.Event, error) bool) {
-		q, args, err := eventQuery(filter, true)
+		q, args, err := eventQuery(filter)
 		if err != nil {
 			yield(nil, err)
 			return
