@@ -211,46 +211,35 @@ func (c *compiler) in(n *Binary, elem, list value) func(Subject) Truth {
 }
 
 func inStrings(elem, list value, listNode Node) func(Subject) Truth {
+	var lit []string
 	if l, ok := listNode.(*ListLit); ok && len(l.Elems) >= setThreshold {
-		set := make(map[string]struct{}, len(l.Elems))
 		for _, e := range l.Elems {
-			set[e.(*StringLit).Value] = struct{}{}
-		}
-		return func(s Subject) Truth {
-			a, ok := elem.str(s)
-			if !ok {
-				return Unknown
-			}
-			_, in := set[a]
-			return truth(in)
+			lit = append(lit, e.(*StringLit).Value)
 		}
 	}
-	return func(s Subject) Truth {
-		a, ok := elem.str(s)
-		if !ok {
-			return Unknown
-		}
-		l, ok := list.strs(s)
-		if !ok {
-			return Unknown
-		}
-		for _, b := range l {
-			if a == b {
-				return True
-			}
-		}
-		return False
-	}
+	return inList(elem.str, list.strs, lit)
 }
 
 func inNumbers(elem, list value, listNode Node) func(Subject) Truth {
+	var lit []float64
 	if l, ok := listNode.(*ListLit); ok && len(l.Elems) >= setThreshold {
-		set := make(map[float64]struct{}, len(l.Elems))
 		for _, e := range l.Elems {
-			set[e.(*NumberLit).Value] = struct{}{}
+			lit = append(lit, e.(*NumberLit).Value)
+		}
+	}
+	return inList(elem.num, list.nums, lit)
+}
+
+// inList compiles membership of get's value in list's; a literal list long enough to be
+// worth it (lit, at least setThreshold elements) becomes a set looked up once.
+func inList[T comparable](get func(Subject) (T, bool), list func(Subject) ([]T, bool), lit []T) func(Subject) Truth {
+	if lit != nil {
+		set := make(map[T]struct{}, len(lit))
+		for _, v := range lit {
+			set[v] = struct{}{}
 		}
 		return func(s Subject) Truth {
-			a, ok := elem.num(s)
+			a, ok := get(s)
 			if !ok {
 				return Unknown
 			}
@@ -259,11 +248,11 @@ func inNumbers(elem, list value, listNode Node) func(Subject) Truth {
 		}
 	}
 	return func(s Subject) Truth {
-		a, ok := elem.num(s)
+		a, ok := get(s)
 		if !ok {
 			return Unknown
 		}
-		l, ok := list.nums(s)
+		l, ok := list(s)
 		if !ok {
 			return Unknown
 		}
