@@ -255,6 +255,8 @@ type candScratch struct {
 	inCand  []uint32    // == stamp: a candidate
 	allowed []uint32    // == stamp: in the subset candidates are restricted to
 	sub     []float32   // one base's scores of the subset
+	allow   []int32     // the subset within the fit's items
+	list    []int32     // allow and the history: what subset-scoring bases score
 	stamp   uint32
 	tops    [][]int32 // per base, its top items
 	cands   []int32

@@ -471,13 +471,14 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 	mi, mw, mt := mergeHistory(hi, hw, ht)
 	var allow, list []int32
 	if subset != nil {
-		allow = make([]int32, 0, len(subset))
+		s.allow, s.list = s.allow[:0], s.list[:0]
 		for _, i := range subset {
 			if i >= 0 && int(i) < ni {
-				allow = append(allow, i)
+				s.allow = append(s.allow, i)
 			}
 		}
-		list = append(slices.Clone(allow), mi...) // the bases score the history too
+		s.list = append(append(s.list, s.allow...), mi...) // the bases score the history too
+		allow, list = s.allow, s.list
 	}
 	score := func(b int, sc []float32) {
 		if ss, ok := scorers[b].(SubsetScorer); ok && list != nil {

@@ -202,16 +202,6 @@ func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64) *snaps
 	}
 	s.buildRegions(c, a, toReg)
 	s.buildStores(c, a, toReg, global)
-	if s.learned != nil {
-		for _, v := range s.stores {
-			v.modelStock = []int32{}
-			for m, r := range s.fromModel {
-				if r >= 0 && v.stock.has(r) {
-					v.modelStock = append(v.modelStock, int32(m))
-				}
-			}
-		}
-	}
 	return s
 }
 
@@ -312,6 +302,15 @@ func (s *snapshot) buildStores(c *catalog, a *artefact, toReg []int32, global []
 			for k, i := range rv.top {
 				region[i] = rv.score[k]
 			}
+		}
+		if s.learned != nil {
+			v.modelStock = make([]int32, 0, len(stocked))
+			for _, i := range stocked {
+				if m := s.toModel[i]; m >= 0 {
+					v.modelStock = append(v.modelStock, m)
+				}
+			}
+			slices.Sort(v.modelStock)
 		}
 		v.rank(stocked, own, region, global)
 		v.groupByCategory(s.items)
