@@ -344,6 +344,27 @@ func (m *Content) ScoreHistory(items []int32, weights []float32, times []int64, 
 			dst[j] = 0
 		}
 	}
+	m.addNeighbors(items, weights, times, dst)
+}
+
+// ScoreHistorySubset is ScoreHistory for the items of subset: the prior is set on the
+// subset alone, then the history's neighbour lists are added as for the whole catalogue
+// (entries outside the subset may hold anything).
+func (m *Content) ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
+	for _, j := range subset {
+		switch {
+		case j < 0 || int(j) >= len(dst):
+		case int(j) < len(m.pop):
+			dst[j] = m.Config.PopPrior * m.pop[j]
+		default:
+			dst[j] = 0
+		}
+	}
+	m.addNeighbors(items, weights, times, dst)
+}
+
+// addNeighbors adds the neighbours of the history's most recent positive items to dst.
+func (m *Content) addNeighbors(items []int32, weights []float32, times []int64, dst []float32) {
 	order := recentPositive(items, weights, times, m.Config.MaxHistory)
 	for pos, k := range order {
 		w := float32(1)

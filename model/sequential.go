@@ -135,7 +135,7 @@ func (m *Sequential) Successors(i int32) ([]int32, []float32) { return m.trans.r
 // use after Fit.
 func (m *Sequential) ScoreUser(u int32, dst []float32) {
 	items, _ := m.users.row(u)
-	m.score(items, dst)
+	m.score(items, dst, nil)
 }
 
 // ScoreHistory writes into dst the scores of a user whose history is items with their
@@ -143,6 +143,21 @@ func (m *Sequential) ScoreUser(u int32, dst []float32) {
 // to serve a history that changed after Fit. Items are ordered by time (stably, so equal
 // times keep their order); non-positive weights and items outside the model are ignored.
 func (m *Sequential) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
+	m.score(m.history(items, weights, times), dst, nil)
+}
+
+// ScoreHistorySubset is ScoreHistory for the items of subset: the transitions from the
+// history are sparse, so only the popularity prior, added to the subset alone, would
+// cost the catalogue.
+func (m *Sequential) ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
+	if subset == nil {
+		subset = []int32{}
+	}
+	m.score(m.history(items, weights, times), dst, subset)
+}
+
+// history returns the positive steps of a history, oldest first, without immediate repeats.
+func (m *Sequential) history(items []int32, weights []float32, times []int64) []int32 {
 	order := make([]int, 0, len(items))
 	for q := range items {
 		if weights[q] > 0 && items[q] >= 0 && int(items[q]) < m.n {
@@ -154,7 +169,7 @@ func (m *Sequential) ScoreHistory(items []int32, weights []float32, times []int6
 	for _, q := range order {
 		hist = appendStep(hist, items[q])
 	}
-	m.score(hist, dst)
+	return hist
 }
 
 // appendStep appends item to a history unless it repeats the latest step.
@@ -167,7 +182,57 @@ func appendStep(hist []int32, item int32) []int32 {
 
 // seqScratch is one scorer's sparse accumulators.
 type seqScratch struct {
-	a, b seqAcc
+	a, b  seqAcc
+	first []int32 // twoStep's strongest first steps
+}
+
+// seqStronger orders items by val, highest first, then by index: a total order, so the
+// strongest k come out the same however they are found.
+func seqStronger(val []float32, x, y int32) bool {
+	if val[x] != val[y] {
+		return val[x] > val[y]
+	}
+	return x < y
+}
+
+// strongest appends to dst the k items of idx strongest by seqStronger, in that order: the
+// first k of idx sorted, found with a k-heap rather than sorting all of idx.
+func strongest(dst, idx []int32, val []float32, k int) []int32 {
+	h := append(dst[:0], idx[:k]...)
+	// A min-heap by strength: h[0] is the weakest of the k kept so far.
+	weaker := func(a, b int32) bool { return seqStronger(val, b, a) }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			if r := l + 1; r < len(h) && weaker(h[r], h[l]) {
+				l = r
+			}
+			if !weaker(h[l], h[i]) {
+				return
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, j := range idx[k:] {
+		if seqStronger(val, j, h[0]) {
+			h[0] = j
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(x, y int32) int {
+		if seqStronger(val, x, y) {
+			return -1
+		}
+		return 1
+	})
+	return h
 }
 
 // seqAcc is a dense accumulator that remembers which entries it touched.
@@ -216,9 +281,20 @@ func (a *seqAcc) reset() {
 const seqTwoStepFanout = 128
 
 // score writes the blended scores for a history (oldest first) into dst, which has at least
-// NumItems entries; any beyond (items added since Fit) score 0.
-func (m *Sequential) score(hist []int32, dst []float32) {
-	clear(dst)
+// NumItems entries; any beyond (items added since Fit) score 0. With a subset (not nil),
+// only its entries are exact: the others may hold anything.
+func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
+	if subset == nil {
+		clear(dst)
+	} else {
+		// The sparse steps below add to the entries they touch, in the same order as for
+		// the whole catalogue, so the subset's scores are the same floats.
+		for _, i := range subset {
+			if i >= 0 && int(i) < len(dst) {
+				dst[i] = 0
+			}
+		}
+	}
 	dst = dst[:m.n]
 	c := m.Config
 	s, _ := m.pool.Get().(*seqScratch)
@@ -266,8 +342,16 @@ func (m *Sequential) score(hist []int32, dst []float32) {
 		p = 1
 	}
 	if p > 0 && len(m.pop) == m.n {
-		for j := range dst {
-			dst[j] += p * m.pop[j]
+		if subset == nil {
+			for j := range dst {
+				dst[j] += p * m.pop[j]
+			}
+			return
+		}
+		for _, j := range subset {
+			if j >= 0 && int(j) < m.n {
+				dst[j] += p * m.pop[j]
+			}
 		}
 	}
 }
@@ -283,14 +367,8 @@ func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32) {
 	}
 	first := s.a.touched
 	if len(first) > seqTwoStepFanout {
-		first = slices.Clone(first)
-		slices.SortFunc(first, func(x, y int32) int {
-			if c := cmp.Compare(s.a.val[y], s.a.val[x]); c != 0 {
-				return c
-			}
-			return cmp.Compare(x, y)
-		})
-		first = first[:seqTwoStepFanout]
+		first = strongest(s.first[:0], first, s.a.val, seqTwoStepFanout)
+		s.first = first
 	}
 	for _, j := range first {
 		idx, val := m.trans.row(j)

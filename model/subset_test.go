@@ -1,8 +1,10 @@
 package model_test
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -70,6 +72,83 @@ func TestSubsetScorers(t *testing.T) {
 		}
 		if finite < 10 {
 			t.Fatalf("user %d: %d candidates in the subset, want at least 10", u, finite)
+		}
+	}
+}
+
+// TestSubsetScorers_SparseBases checks that the sequential and content models score a
+// subset with exactly the floats ScoreHistory gives it, and leave nothing unset.
+func TestSubsetScorers_SparseBases(t *testing.T) {
+	t.Parallel()
+	d, f := blendWorld()
+	bases := []interface {
+		model.Model
+		model.HistoryScorer
+		model.SubsetScorer
+	}{
+		&model.Sequential{Config: model.DefaultSequentialConfig()},
+		&model.Content{Config: model.DefaultContentConfig(), Features: f},
+	}
+	n := d.NumItems()
+	var third []int32
+	for i := 0; i < n; i += 3 {
+		third = append(third, int32(i))
+	}
+	full, sub := make([]float32, n), make([]float32, n)
+	for _, m := range bases {
+		if err := m.Fit(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		nonzero := 0
+		for u := int32(0); u < 60; u++ {
+			items, weights, times := d.Sequence(u)
+			m.ScoreHistory(items, weights, times, full)
+			for i := range sub {
+				sub[i] = float32(math.NaN()) // garbage the subset scorer must overwrite
+			}
+			m.ScoreHistorySubset(items, weights, times, third, sub)
+			for _, i := range third {
+				if sub[i] != full[i] {
+					t.Fatalf("%T user %d item %d: subset score %v, ScoreHistory %v", m, u, i, sub[i], full[i])
+				}
+				if full[i] != 0 {
+					nonzero++
+				}
+			}
+		}
+		if nonzero == 0 {
+			t.Fatalf("%T: every subset score is 0; the comparison proves nothing", m)
+		}
+	}
+}
+
+// The sequential model's two-step expansion keeps the strongest first steps with a heap; it
+// must pick and order exactly as sorting them all would, ties included.
+func TestStrongest_MatchesAFullSort(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 9))
+	for trial := range 200 {
+		n := 1 + rng.IntN(400)
+		val := make([]float32, 500)
+		for i := range val {
+			val[i] = float32(rng.IntN(20)) // many ties
+		}
+		idx := rng.Perm(500)[:n]
+		items := make([]int32, n)
+		for k, i := range idx {
+			items[k] = int32(i)
+		}
+		k := 1 + rng.IntN(n)
+		want := slices.Clone(items)
+		slices.SortFunc(want, func(x, y int32) int {
+			if c := cmp.Compare(val[y], val[x]); c != 0 {
+				return c
+			}
+			return cmp.Compare(x, y)
+		})
+		got := model.Strongest(nil, items, val, k)
+		if !slices.Equal(got, want[:k]) {
+			t.Fatalf("trial %d (n %d, k %d): got %v, want %v", trial, n, k, got, want[:k])
 		}
 	}
 }

@@ -1,0 +1,4 @@
+package model
+
+// Strongest exposes strongest to the external tests.
+var Strongest = strongest
