@@ -807,7 +807,12 @@ type EventResult struct {
 // EventFilter narrows event listings. Empty fields are ignored. UserID matches the user's
 // own events and the events of every identity linked to the user, before or after the link.
 type EventFilter struct {
-	UserID   string
+	UserID string
+	// Identity matches the events sent under the identity that are stored without a user:
+	// sent anonymously and not resolved to a user when they arrived (or given back to the
+	// identity by IdentityService.UnlinkIdentity). While the identity is unlinked, these are
+	// the events of its anonymous subject (IdentityRef.AnonymousSubject).
+	Identity *IdentityRef
 	StoreID  string
 	ItemID   string
 	Types    []EventType
@@ -822,7 +827,8 @@ type EventService interface {
 	// CreateEvents stores valid events in one durable transaction: when it returns nil the
 	// accepted events survive a crash. An event whose ID is stored already is a duplicate.
 	// Anonymous events whose identity is linked get the user's id; events carrying both an
-	// identity and a user id link them. The caller's events are updated in place (Seq,
+	// identity and a user id link them, unless an unlink of the pair stands
+	// (IdentityUnlink). The caller's events are updated in place (Seq,
 	// UserID), and after commit the accepted ones are published to the bus.
 	CreateEvents(ctx context.Context, events []*Event) (EventResult, error)
 	// FindEvents lists matching events in Seq order.
@@ -834,6 +840,12 @@ type EventService interface {
 	HasStoreInteraction(ctx context.Context, userID, storeID string) (bool, error)
 	// CountEvents returns the number of stored events.
 	CountEvents(ctx context.Context) (int64, error)
+	// FindEventUsers lists, in id order, up to page.Limit (0: all) ids greater than
+	// page.After of the users the log holds behaviour of: those named by an event, and
+	// those an identity is linked to (whose anonymous events count for them). It reads
+	// the user indexes, not the events, so walking every consumer costs a pass over an
+	// index.
+	FindEventUsers(ctx context.Context, page Page) ([]string, error)
 }
 
 // EventBus carries committed events to the live parts of the engine.

@@ -37,6 +37,37 @@ type SegmentCount struct {
 	Count int       `json:"count"`
 }
 
+// BackfillState is where a segment's backfill stands.
+type BackfillState string
+
+// Backfill states.
+const (
+	// BackfillQueued: the segment waits for a pass to start (at start-up, for the first
+	// population statistics).
+	BackfillQueued BackfillState = "queued"
+	// BackfillRunning: a pass is evaluating the segment over the consumers.
+	BackfillRunning BackfillState = "running"
+	// BackfillComplete: every consumer with behaviour in the log was evaluated; members
+	// are kept current by their events from then on.
+	BackfillComplete BackfillState = "complete"
+	// BackfillFailed: the pass stopped on an error (Error); it is tried again.
+	BackfillFailed BackfillState = "failed"
+)
+
+// SegmentBackfill is the progress of a segment's backfill: the background pass that
+// evaluates a new or changed segment over every consumer the event log holds behaviour of,
+// not only those whose profiles are in memory. Evaluated counts the consumers evaluated
+// since the segment joined the pass; Total is the number to evaluate, counted when the pass
+// started (consumers who arrive meanwhile are evaluated by their events).
+type SegmentBackfill struct {
+	State      BackfillState `json:"state"`
+	Evaluated  int           `json:"evaluated"`
+	Total      int           `json:"total"`
+	StartedAt  time.Time     `json:"started_at,omitzero"`
+	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	Error      string        `json:"error,omitempty"`
+}
+
 // SegmentStore keeps segment definitions.
 type SegmentStore interface {
 	// CreateSegment stores a new segment, stamping CreatedAt and UpdatedAt on it. EINVALID
@@ -55,12 +86,15 @@ type SegmentStore interface {
 
 // SegmentService manages segments and answers their members (package profile).
 type SegmentService interface {
-	// CreateSegment compiles and stores a segment and computes its members. EINVALID
-	// naming "expression", with the column, for an expression that does not compile.
+	// CreateSegment compiles and stores a segment and computes its members: at once among
+	// the profiles in memory, then over every consumer by a backfill (SegmentBackfill).
+	// EINVALID naming "expression", with the column, for an expression that does not
+	// compile.
 	CreateSegment(ctx context.Context, s *Segment) (*Segment, error)
 	FindSegmentByID(ctx context.Context, id string) (*Segment, error)
 	FindSegments(ctx context.Context) ([]*Segment, error)
-	// UpdateSegment replaces a segment's name and expression and recomputes its members.
+	// UpdateSegment replaces a segment's name and expression and recomputes its members, as
+	// CreateSegment computes them.
 	UpdateSegment(ctx context.Context, s *Segment) (*Segment, error)
 	DeleteSegment(ctx context.Context, id string) error
 	// SegmentMembers returns up to limit member ids greater than after, in order.
@@ -72,4 +106,7 @@ type SegmentService interface {
 	// SegmentAudience returns the members who consented to marketing: whom a promotion to
 	// the segment may reach.
 	SegmentAudience(ctx context.Context, id string) ([]string, error)
+	// SegmentBackfill returns the progress of the segment's backfill. ENOTFOUND if there is
+	// no such segment.
+	SegmentBackfill(ctx context.Context, id string) (*SegmentBackfill, error)
 }

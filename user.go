@@ -102,6 +102,10 @@ type UserService interface {
 	UpsertUsers(ctx context.Context, users []*User) error
 	// FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
 	FindUserByID(ctx context.Context, id string) (*User, error)
+	// FindConsent returns the user's consent alone, cheaply enough for every request (it
+	// may be cached; a change made through the same service is seen at once); ENOTFOUND if
+	// there is no such user.
+	FindConsent(ctx context.Context, id string) (Consent, error)
 	// FindUsers lists users ordered by id.
 	FindUsers(ctx context.Context, page Page) ([]*User, error)
 	// UpdateConsent changes the user's consent and returns the new state; ENOTFOUND if none.
@@ -134,17 +138,25 @@ func (r IdentityRef) Key() string {
 }
 
 // Validate reports an EINVALID error naming the field under prefix ("identity").
+// An empty prefix names the fields bare ("channel"), for a request body that is the
+// identity itself.
 func (r *IdentityRef) Validate(prefix string) error {
-	if err := r.Channel.Validate(prefix + ".channel"); err != nil {
+	field := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
+	if err := r.Channel.Validate(field("channel")); err != nil {
 		return err
 	}
 	switch r.Type {
 	case IdentityDevice, IdentityAccount, IdentityPhoneHash, IdentityMembership:
 	default:
-		return Invalid(prefix+".type", "must be device, account, phone_hash or membership_card, not %q", r.Type)
+		return Invalid(field("type"), "must be device, account, phone_hash or membership_card, not %q", r.Type)
 	}
 	if r.Value == "" || len(r.Value) > MaxIDLength || strings.TrimSpace(r.Value) != r.Value {
-		return Invalid(prefix+".value", "required, at most %d bytes, no surrounding space", MaxIDLength)
+		return Invalid(field("value"), "required, at most %d bytes, no surrounding space", MaxIDLength)
 	}
 	return nil
 }
@@ -154,6 +166,25 @@ func (r *IdentityRef) Validate(prefix string) error {
 // this function's callers: stores keep subjects and user ids in separate columns.
 func (r IdentityRef) AnonymousSubject() string { return "~" + r.Key() }
 
+// ParseAnonymousSubject is the inverse of AnonymousSubject: it reports whether subject is
+// the subject of a valid identity, and which.
+func ParseAnonymousSubject(subject string) (IdentityRef, bool) {
+	key, ok := strings.CutPrefix(subject, "~")
+	if !ok {
+		return IdentityRef{}, false
+	}
+	// Channel and type never contain ":", so the value is everything after the second.
+	parts := strings.SplitN(key, ":", 3)
+	if len(parts) != 3 {
+		return IdentityRef{}, false
+	}
+	r := IdentityRef{Channel: Channel(parts[0]), Type: IdentityType(parts[1]), Value: parts[2]}
+	if r.Validate("identity") != nil {
+		return IdentityRef{}, false
+	}
+	return r, true
+}
+
 // Identity is an identifier linked to a user.
 type Identity struct {
 	IdentityRef
@@ -161,13 +192,83 @@ type Identity struct {
 	LinkedAt time.Time `json:"linked_at"`
 }
 
+// LinkedByAPI is LinkedIdentity.LinkedBy of a link made with LinkIdentity (the API or an
+// import) rather than by an event.
+const LinkedByAPI = "api"
+
+// MaxUnlinkReasonLength bounds IdentityUnlink.Reason, in bytes.
+const MaxUnlinkReasonLength = 500
+
+// IdentityGraph is a person's identity graph as the store holds it: the identities linked
+// to the user, what linked each and how many events it brought, and the links undone.
+type IdentityGraph struct {
+	UserID     string            `json:"user_id"`
+	Identities []*LinkedIdentity `json:"identities"` // oldest link first
+	Unlinks    []*IdentityUnlink `json:"unlinks"`    // oldest first
+}
+
+// LinkedIdentity is one identity of an IdentityGraph.
+type LinkedIdentity struct {
+	Identity
+	// LinkedBy is what made the link: the id of the event that carried both the identity and
+	// the user, LinkedByAPI, or "" for a link made before this was recorded.
+	LinkedBy string `json:"linked_by"`
+	// Events counts the events sent under the identity that count for the user: those sent
+	// anonymously (before or after the link) and those sent with the user's id.
+	Events int `json:"events"`
+	// ExplicitEvents counts those of Events sent with the user's id as well as the identity:
+	// they stay the user's if the identity is unlinked; the others go back to the identity.
+	ExplicitEvents int `json:"explicit_events"`
+}
+
+// IdentityUnlink records an identity unlinked from a user. While it stands (RelinkedAt
+// nil), events carrying both the identity and the user do not link them again; they stay
+// the user's own events. Only an explicit LinkIdentity relinks the pair, which ends it.
+type IdentityUnlink struct {
+	IdentityRef
+	UserID     string    `json:"user_id"`
+	UnlinkedAt time.Time `json:"unlinked_at"`
+	Reason     string    `json:"reason,omitempty"`
+	// ResolvedEvents counts the events whose user had been resolved from the identity when
+	// they arrived, and were given back to the identity by the unlink.
+	ResolvedEvents int `json:"resolved_events"`
+	// RelinkedAt is when LinkIdentity linked the pair again; nil while the unlink stands.
+	RelinkedAt *time.Time `json:"relinked_at,omitempty"`
+}
+
+// ValidateUnlink reports an EINVALID error naming the field if UnlinkIdentity's arguments
+// are not acceptable.
+func ValidateUnlink(ref IdentityRef, userID, reason string) error {
+	if err := ref.Validate("identity"); err != nil {
+		return err
+	}
+	if err := validID("user_id", userID); err != nil {
+		return err
+	}
+	if len(reason) > MaxUnlinkReasonLength {
+		return Invalid("reason", "longer than %d bytes", MaxUnlinkReasonLength)
+	}
+	return nil
+}
+
 // IdentityService ties identifiers from every channel to one user.
 type IdentityService interface {
 	// LinkIdentity links ref to userID. Linking an identity to the user it already belongs
-	// to is a no-op; ECONFLICT if it belongs to another user (the first link wins).
+	// to is a no-op; ECONFLICT if it belongs to another user (the first link wins). It ends
+	// an unlink of the pair that stands (IdentityUnlink), so events may link them again.
 	LinkIdentity(ctx context.Context, ref IdentityRef, userID string) error
 	// ResolveIdentity returns the user ref is linked to; ENOTFOUND if it is not linked.
 	ResolveIdentity(ctx context.Context, ref IdentityRef) (string, error)
 	// FindIdentities lists the identities linked to userID.
 	FindIdentities(ctx context.Context, userID string) ([]*Identity, error)
+	// IdentityGraph returns the user's identity graph. ENOTFOUND if the store knows nothing
+	// of the user: no record, no event, no identity linked or unlinked.
+	IdentityGraph(ctx context.Context, userID string) (*IdentityGraph, error)
+	// UnlinkIdentity undoes the link of ref to userID, in one transaction: the link goes,
+	// an IdentityUnlink with reason is recorded, and the identity's events whose user was
+	// resolved from the link when they arrived become anonymous again (the identity's
+	// subject's), as do, through the link's absence, those sent before it. Events sent
+	// with the user's id stay the user's. ENOTFOUND if ref is not linked to userID;
+	// EINVALID naming the field for a bad argument (ValidateUnlink).
+	UnlinkIdentity(ctx context.Context, ref IdentityRef, userID, reason string) error
 }

@@ -25,6 +25,8 @@ import (
 //	                                                               phone, address only with
 //	                                                               marketing consent
 //	identities, consent of U    yes       404                      404                           U = C
+//	identity graph of U         yes       404                      404                           404
+//	link, unlink identity of U  yes       403                      403                           403
 //	profile of U                yes       404                      U interacted with B           U = C
 //	GET /v1/me/profile          404       404                      404                           C's own
 //	DELETE /v1/me/profile/tags, 403       403                      403                           C's own
@@ -163,6 +165,11 @@ func consumerSelf(p qianmian.Principal) (userID string, ok bool) {
 func canManageUser(p qianmian.Principal, id string) bool {
 	return p.IsOperator() || p.Role == qianmian.RoleConsumer && p.ID == id
 }
+
+// canManageIdentities reports whether p may read a user's identity graph and link or
+// unlink their identities: the operator only. Undoing a merge changes what every store and
+// the consumer see, and the graph shows identities across channels.
+func canManageIdentities(p qianmian.Principal) bool { return p.IsOperator() }
 
 // userView returns u as p may see it: a store sees personal fields (name, phone, address)
 // only of users who consented to marketing.

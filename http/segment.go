@@ -83,15 +83,20 @@ func (s *Server) handleSegmentsList(w http.ResponseWriter, r *http.Request) {
 	}{list})
 }
 
-// handleSegmentGet answers a segment's definition with its member count.
+// handleSegmentGet answers a segment's definition with its member count and the progress of
+// its backfill over every consumer.
 func (s *Server) handleSegmentGet(w http.ResponseWriter, r *http.Request) {
 	if !s.segmentRead(w, r) {
 		return
 	}
 	g, err := s.Segments.FindSegmentByID(r.Context(), r.PathValue("id"))
 	var n int
+	var b *qianmian.SegmentBackfill
 	if err == nil {
 		n, err = s.Segments.SegmentCount(r.Context(), g.ID)
+	}
+	if err == nil {
+		b, err = s.Segments.SegmentBackfill(r.Context(), g.ID)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -99,8 +104,9 @@ func (s *Server) handleSegmentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, struct {
 		*qianmian.Segment
-		Count int `json:"count"`
-	}{g, n})
+		Count    int                       `json:"count"`
+		Backfill *qianmian.SegmentBackfill `json:"backfill"`
+	}{g, n, b})
 }
 
 // handleSegmentPut replaces a segment's name and expression.

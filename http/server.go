@@ -40,6 +40,11 @@ type Server struct {
 	Profiles qianmian.ProfileService
 	// Segments manages segments and answers their members; nil answers those routes 503.
 	Segments qianmian.SegmentService
+	// IdentityChanged, when set, is called after the operator links ref to userID or unlinks
+	// it through the API, so that state derived from the event log for both sides (the
+	// user's profile and live recommendation state, the identity's anonymous subject's) is
+	// rebuilt from it. Nil leaves that state to catch up by itself.
+	IdentityChanged func(ctx context.Context, ref qianmian.IdentityRef, userID string)
 
 	// Alerts serves store-visit alerts and webhooks; nil answers their routes with 503.
 	// AlertWatcher, when set, wakes alert streams as soon as an alert is made (else they
@@ -140,6 +145,9 @@ func (s *Server) routes() http.Handler {
 	auth("GET /v1/users", s.handleUsersList)
 	auth("GET /v1/users/{id}", s.handleUserGet)
 	auth("GET /v1/users/{id}/identities", s.handleIdentitiesList)
+	auth("POST /v1/users/{id}/identities", s.handleIdentityLink)
+	auth("DELETE /v1/users/{id}/identities/{channel}/{type}/{value}", s.handleIdentityUnlink)
+	auth("GET /v1/users/{id}/identity-graph", s.handleIdentityGraphGet)
 	auth("PUT /v1/users/{id}/consent", s.handleConsentUpdate)
 	auth("GET /v1/users/{id}/profile", s.handleProfileGet)
 

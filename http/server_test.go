@@ -184,6 +184,8 @@ func (w *world) server() *qmhttp.Server {
 			return nil, nil
 		}
 		return []*qianmian.Identity{{IdentityRef: qianmian.IdentityRef{Channel: qianmian.ChannelApp, Type: qianmian.IdentityDevice, Value: "dev-1"}, UserID: "u1"}}, nil
+	}, IdentityGraphFn: func(_ context.Context, id string) (*qianmian.IdentityGraph, error) {
+		return nil, notFound("user", id)
 	}}
 	s.Events = &mock.EventService{
 		CreateEventsFn: w.createEvents,

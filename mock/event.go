@@ -20,6 +20,7 @@ type EventService struct {
 	ScanEventsFn          func(ctx context.Context, filter qianmian.EventFilter) iter.Seq2[*qianmian.Event, error]
 	HasStoreInteractionFn func(ctx context.Context, userID, storeID string) (bool, error)
 	CountEventsFn         func(ctx context.Context) (int64, error)
+	FindEventUsersFn      func(ctx context.Context, page qianmian.Page) ([]string, error)
 }
 
 // CreateEvents calls CreateEventsFn.
@@ -45,6 +46,11 @@ func (s *EventService) HasStoreInteraction(ctx context.Context, userID, storeID 
 // CountEvents calls CountEventsFn.
 func (s *EventService) CountEvents(ctx context.Context) (int64, error) {
 	return s.CountEventsFn(ctx)
+}
+
+// FindEventUsers calls FindEventUsersFn.
+func (s *EventService) FindEventUsers(ctx context.Context, page qianmian.Page) ([]string, error) {
+	return s.FindEventUsersFn(ctx, page)
 }
 
 // EventBus is a mock of qianmian.EventBus.

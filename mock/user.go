@@ -17,6 +17,7 @@ type UserService struct {
 	UpsertUsersFn   func(ctx context.Context, users []*qianmian.User) error
 	FindUserByIDFn  func(ctx context.Context, id string) (*qianmian.User, error)
 	FindUsersFn     func(ctx context.Context, page qianmian.Page) ([]*qianmian.User, error)
+	FindConsentFn   func(ctx context.Context, id string) (qianmian.Consent, error)
 	UpdateConsentFn func(ctx context.Context, id string, upd qianmian.ConsentUpdate) (*qianmian.User, error)
 }
 
@@ -28,6 +29,11 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 // FindUserByID calls FindUserByIDFn.
 func (s *UserService) FindUserByID(ctx context.Context, id string) (*qianmian.User, error) {
 	return s.FindUserByIDFn(ctx, id)
+}
+
+// FindConsent calls FindConsentFn.
+func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
+	return s.FindConsentFn(ctx, id)
 }
 
 // FindUsers calls FindUsersFn.
@@ -45,6 +51,8 @@ type IdentityService struct {
 	LinkIdentityFn    func(ctx context.Context, ref qianmian.IdentityRef, userID string) error
 	ResolveIdentityFn func(ctx context.Context, ref qianmian.IdentityRef) (string, error)
 	FindIdentitiesFn  func(ctx context.Context, userID string) ([]*qianmian.Identity, error)
+	IdentityGraphFn   func(ctx context.Context, userID string) (*qianmian.IdentityGraph, error)
+	UnlinkIdentityFn  func(ctx context.Context, ref qianmian.IdentityRef, userID, reason string) error
 }
 
 // LinkIdentity calls LinkIdentityFn.
@@ -60,6 +68,16 @@ func (s *IdentityService) ResolveIdentity(ctx context.Context, ref qianmian.Iden
 // FindIdentities calls FindIdentitiesFn.
 func (s *IdentityService) FindIdentities(ctx context.Context, userID string) ([]*qianmian.Identity, error) {
 	return s.FindIdentitiesFn(ctx, userID)
+}
+
+// IdentityGraph calls IdentityGraphFn.
+func (s *IdentityService) IdentityGraph(ctx context.Context, userID string) (*qianmian.IdentityGraph, error) {
+	return s.IdentityGraphFn(ctx, userID)
+}
+
+// UnlinkIdentity calls UnlinkIdentityFn.
+func (s *IdentityService) UnlinkIdentity(ctx context.Context, ref qianmian.IdentityRef, userID, reason string) error {
+	return s.UnlinkIdentityFn(ctx, ref, userID, reason)
 }
 
 // KeyService is a mock of qianmian.KeyService.

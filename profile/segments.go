@@ -13,16 +13,16 @@ import (
 )
 
 // Segments: the Service keeps the members of every stored segment (Service.Segments) in a
-// segment.Index, over the profiles it holds in memory.
+// segment.Index, over every consumer with behaviour in the event log.
 //
-// Scale: the Service never builds every consumer's profile up front. A segment defined (at
-// Open, or by CreateSegment and UpdateSegment) is evaluated over the profiles in memory at
-// that moment; from then on every consumer with a new event has their profile read (built
-// from the event log when it is not in memory) and their membership updated in the same
-// step that applies the batch, before the next batch is read. So a segment holds the
-// consumers active since the service started or since it was defined, plus those whose
-// profiles were read; consumers with no event since are not in it until they act again.
-// Consumers who turned personalisation off, or are unknown (erased), leave every segment.
+// A segment defined (at Open, or by CreateSegment and UpdateSegment) is evaluated at once
+// over the profiles in memory, then over every other consumer by a background backfill
+// (backfill.go), which reads each profile from the log and drops it; SegmentBackfill
+// reports its progress. From then on every consumer with a new event has their profile read
+// (built from the event log when it is not in memory) and their membership updated in the
+// same step that applies the batch, before the next batch is read; a live change wins over
+// the backfill's older read of the same consumer. Consumers who turned personalisation off,
+// or are unknown (erased), leave every segment.
 
 var _ qianmian.SegmentService = (*Service)(nil)
 
@@ -33,15 +33,17 @@ var errNoSegments = qianmian.Errorf(qianmian.EUNAVAILABLE, "segments are not ena
 type segments struct {
 	schema *segment.Schema
 	ix     *segment.Index
+	bf     *backfill
 	mu     sync.Mutex // serialises definition changes: the store and the index agree
 }
 
-// openSegments loads the stored definitions. Their members fill as profiles are read.
+// openSegments loads the stored definitions and queues their backfill (nothing is in memory
+// yet); it runs once Open starts the Service's goroutines.
 func (s *Service) openSegments(ctx context.Context) error {
 	if s.Segments == nil {
 		return nil
 	}
-	g := &segments{schema: segment.DefaultSchema(), ix: segment.NewIndex()}
+	g := &segments{schema: segment.DefaultSchema(), ix: segment.NewIndex(), bf: newBackfill()}
 	g.ix.Now = s.Now
 	list, err := s.Segments.FindSegments(ctx)
 	if err != nil {
@@ -54,6 +56,7 @@ func (s *Service) openSegments(ctx context.Context) error {
 			continue
 		}
 		g.ix.Define(d.ID, e, nil) // nothing is in memory yet
+		g.bf.queue(d.ID, s.Now())
 	}
 	s.segs = g
 	return nil
@@ -112,6 +115,7 @@ func (s *Service) updateSegments(ctx context.Context, batch []*qianmian.Event) {
 			continue
 		}
 		seen[e.UserID] = struct{}{}
+		g.bf.stamp(e.UserID) // before the read: a backfill that read earlier gives way
 		p, err := s.FindProfileByUserID(ctx, e.UserID)
 		switch {
 		case qianmian.ErrorCode(err) == qianmian.ENOTFOUND:
@@ -131,6 +135,7 @@ func (s *Service) updateSegments(ctx context.Context, batch []*qianmian.Event) {
 // dropFromSegments removes a consumer from every segment (personalisation off, erasure).
 func (s *Service) dropFromSegments(userID string) {
 	if g := s.segs; g != nil {
+		g.bf.stamp(userID)
 		g.ix.Delete(userID)
 	}
 }
@@ -153,8 +158,8 @@ func newSegmentID() string {
 	return "seg_" + hex.EncodeToString(b)
 }
 
-// CreateSegment compiles and stores a segment (a random id when it has none) and computes
-// its members among the profiles in memory.
+// CreateSegment compiles and stores a segment (a random id when it has none), computes its
+// members among the profiles in memory, and queues its backfill over every consumer.
 func (s *Service) CreateSegment(ctx context.Context, in *qianmian.Segment) (*qianmian.Segment, error) {
 	g, err := s.segState()
 	if err != nil {
@@ -177,6 +182,7 @@ func (s *Service) CreateSegment(ctx context.Context, in *qianmian.Segment) (*qia
 		return nil, err
 	}
 	g.ix.Define(d.ID, e, s.inMemory(ctx))
+	g.bf.queue(d.ID, s.Now()) // after Define: the pass evaluates the segment from then on
 	return &d, nil
 }
 
@@ -196,8 +202,8 @@ func (s *Service) FindSegments(ctx context.Context) ([]*qianmian.Segment, error)
 	return s.Segments.FindSegments(ctx)
 }
 
-// UpdateSegment replaces a segment's name and expression and recomputes its members among
-// the profiles in memory.
+// UpdateSegment replaces a segment's name and expression, recomputes its members among the
+// profiles in memory, and queues its backfill over every consumer again.
 func (s *Service) UpdateSegment(ctx context.Context, in *qianmian.Segment) (*qianmian.Segment, error) {
 	g, err := s.segState()
 	if err != nil {
@@ -217,6 +223,7 @@ func (s *Service) UpdateSegment(ctx context.Context, in *qianmian.Segment) (*qia
 		return nil, err
 	}
 	g.ix.Define(d.ID, e, s.inMemory(ctx))
+	g.bf.queue(d.ID, s.Now())
 	return &d, nil
 }
 
@@ -232,6 +239,7 @@ func (s *Service) DeleteSegment(ctx context.Context, id string) error {
 		return err
 	}
 	g.ix.Remove(id)
+	g.bf.forget(id)
 	return nil
 }
 
@@ -318,4 +326,17 @@ func (s *Service) SegmentAudience(ctx context.Context, id string) ([]string, err
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "no segment %q", id)
 	}
 	return ids, nil
+}
+
+// SegmentBackfill returns the progress of the segment's backfill.
+func (s *Service) SegmentBackfill(ctx context.Context, id string) (*qianmian.SegmentBackfill, error) {
+	g, err := s.defined(id)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := g.bf.status(id)
+	if !ok {
+		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "no segment %q", id)
+	}
+	return &st, nil
 }

@@ -121,6 +121,7 @@ func (s *Service) Open(ctx context.Context) error {
 		defer s.wg.Done()
 		s.refreshLoop(runCtx)
 	}()
+	s.startBackfill(runCtx) // segments over every consumer (backfill.go)
 	if s.cfg.TrainEvery > 0 && s.Models != nil {
 		s.wg.Add(1)
 		go func() {
@@ -295,6 +296,9 @@ func (s *Service) FindProfileByUserID(ctx context.Context, userID string) (*qian
 	if userID == "" || len(userID) > qianmian.MaxIDLength {
 		return nil, qianmian.Invalid("user_id", "required, at most %d bytes", qianmian.MaxIDLength)
 	}
+	if ref, ok := qianmian.ParseAnonymousSubject(userID); ok {
+		return s.anonymousProfile(ctx, ref) // identity.go
+	}
 	now := s.Now()
 	u, err := s.Users.FindUserByID(ctx, userID)
 	if err != nil && qianmian.ErrorCode(err) != qianmian.ENOTFOUND {
@@ -394,6 +398,20 @@ func (s *Service) SetPersonalization(ctx context.Context, userID string, enabled
 		s.dropFromSegments(userID)
 	}
 	return s.FindProfileByUserID(ctx, userID)
+}
+
+// Forget drops the consumer's profile from memory, so that the next read rebuilds it from
+// the event log, and re-evaluates their segment memberships from the rebuilt profile. Call
+// it when the log counts events for the consumer differently from what the profile was
+// told: an identity unlinked from them (qianmian.IdentityService.UnlinkIdentity), whose
+// events leave the profile. An anonymous identity's subject needs no call: its profile is
+// built from the log on every read.
+func (s *Service) Forget(ctx context.Context, userID string) {
+	if s.cache == nil {
+		return // not open
+	}
+	s.cache.remove(userID, nil)
+	s.updateSegments(ctx, []*qianmian.Event{{UserID: userID}})
 }
 
 // Stats reports the size of the profile state, for metrics and tests.

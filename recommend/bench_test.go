@@ -99,8 +99,25 @@ func BenchmarkEngine_Recommend(b *testing.B) {
 		if m := parseMetrics(b, blob); artefact != "fast" && m.Learned != artefact {
 			b.Fatalf("learned %q, want %s: %s", m.Learned, artefact, blob.Metrics)
 		}
-		e := openEngine(b, db, newClock(testNow))
-		benchRecommend(b, artefact, e)
+		// Rankings computed on every request: the response cache is off.
+		benchRecommend(b, artefact, openEngineWith(b, db, newClock(testNow), func(c *recommend.EngineConfig) { c.CacheSize = -1 }))
+	}
+}
+
+// BenchmarkEngine_RecommendCached repeats 2,000 warm requests with the response cache on
+// (the default), so every timed request is a hit: the cost of a lookup and a copy, to
+// compare with BenchmarkEngine_Recommend's ranking from scratch.
+func BenchmarkEngine_RecommendCached(b *testing.B) {
+	db := newScaledWorld(b, demo)
+	tr := newTrainer(b, db)
+	tr.Config.Learn.Models = []string{"ials"}
+	if _, err := tr.TrainOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	e := openEngine(b, db, newClock(testNow))
+	benchRecommend(b, "ials-cached", e)
+	if st := e.CacheStats(); st.Hits == 0 {
+		b.Fatalf("no cache hits: %+v", st)
 	}
 }
 

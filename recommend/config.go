@@ -227,6 +227,12 @@ type EngineConfig struct {
 	// FallbackWindow is how far back the popularity fallback reads events while no trained
 	// model exists.
 	FallbackWindow time.Duration
+	// CacheSize bounds the response cache (rankings kept); negative disables it.
+	// CacheTTL bounds an entry's age: a visitor's own events, a new model and a reloaded
+	// catalogue retire entries at once, but other visitors' behaviour (trending) and time
+	// decay reach a cached ranking only after CacheTTL (see cache.go).
+	CacheSize int
+	CacheTTL  time.Duration
 	// ReloadEvery, when positive, makes the engine reload the newest model and the
 	// catalogue on its own (for nodes that do not train themselves).
 	ReloadEvery time.Duration
@@ -254,6 +260,8 @@ func DefaultEngineConfig() EngineConfig {
 		MaxCategoryShare: 0.4,
 		ConsentTTL:       time.Minute,
 		FallbackWindow:   28 * 24 * time.Hour,
+		CacheSize:        100_000,
+		CacheTTL:         10 * time.Second,
 	}
 }
 
@@ -284,6 +292,8 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	setDefault(&c.MaxCategoryShare, d.MaxCategoryShare)
 	setDefault(&c.ConsentTTL, d.ConsentTTL)
 	setDefault(&c.FallbackWindow, d.FallbackWindow)
+	setDefault(&c.CacheSize, d.CacheSize)
+	setDefault(&c.CacheTTL, d.CacheTTL)
 	return c
 }
 

@@ -38,7 +38,8 @@ type Engine struct {
 	live     *liveState
 	reloadMu sync.Mutex
 	reg      registry
-	art      *artefact // the decoded model of the current snapshot
+	art      *artefact      // the decoded model of the current snapshot
+	cache    *responseCache // nil when disabled
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	pool     sync.Pool // *scratch
@@ -74,6 +75,7 @@ func (e *Engine) Open(ctx context.Context) error {
 	}
 	e.cfg = e.Config.withDefaults()
 	e.live = newLiveState(&e.cfg)
+	e.cache = newResponseCache(e.cfg.CacheSize, e.cfg.CacheTTL.Nanoseconds())
 	e.reg = registry{items: model.NewIDMap(0), cats: model.NewIDMap(0)}
 
 	// Subscribe before loading so no event committed during the load is missed; the bus
@@ -121,6 +123,19 @@ func (e *Engine) LiveStats() LiveStats {
 	}
 	return e.live.stats()
 }
+
+// Forget drops the live state of a visitor (a user id, or an anonymous identity's subject),
+// so that a user's next ranking rebuilds it from the event log. Call it when the log counts
+// events for the visitor differently from what live state was told: an identity unlinked
+// from the user (qianmian.IdentityService.UnlinkIdentity), or linked outside an event.
+func (e *Engine) Forget(subject string) {
+	if e.live != nil {
+		e.live.forget(subject)
+	}
+}
+
+// CacheStats counts the response cache's hits and misses; zero when it is disabled.
+func (e *Engine) CacheStats() CacheStats { return e.cache.stats() }
 
 // ModelVersion returns the version of the model in use, 0 for the popularity fallback or
 // before Open.
@@ -286,7 +301,7 @@ func (e *Engine) applyEvent(ctx context.Context, snap *snapshot, ev *qianmian.Ev
 // consents reports whether a user allows personalisation. An unknown user has the
 // default consent; when consent cannot be read the answer is no.
 func (e *Engine) consents(ctx context.Context, userID string) bool {
-	u, err := e.Users.FindUserByID(ctx, userID)
+	c, err := e.Users.FindConsent(ctx, userID)
 	switch {
 	case qianmian.ErrorCode(err) == qianmian.ENOTFOUND:
 		return qianmian.DefaultConsent().Personalization
@@ -296,7 +311,7 @@ func (e *Engine) consents(ctx context.Context, userID string) bool {
 		}
 		return false
 	}
-	return u.Consent.Personalization
+	return c.Personalization
 }
 
 // rebuild reads a user's recent events and purchases from the log into a fresh state.

@@ -172,6 +172,14 @@ func (db *fakeDB) FindUserByID(ctx context.Context, id string) (*qianmian.User, 
 	return nil, notFound("user", id)
 }
 
+func (db *fakeDB) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
+	u, err := db.FindUserByID(ctx, id)
+	if err != nil {
+		return qianmian.Consent{}, err
+	}
+	return u.Consent, nil
+}
+
 func (db *fakeDB) FindUsers(ctx context.Context, p qianmian.Page) ([]*qianmian.User, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -211,6 +219,14 @@ func (db *fakeDB) ResolveIdentity(ctx context.Context, ref qianmian.IdentityRef)
 
 func (db *fakeDB) FindIdentities(ctx context.Context, userID string) ([]*qianmian.Identity, error) {
 	return nil, nil
+}
+
+func (db *fakeDB) IdentityGraph(ctx context.Context, userID string) (*qianmian.IdentityGraph, error) {
+	return nil, qianmian.Errorf(qianmian.EINTERNAL, "fakeDB: no identity graph")
+}
+
+func (db *fakeDB) UnlinkIdentity(ctx context.Context, ref qianmian.IdentityRef, userID, reason string) error {
+	return qianmian.Errorf(qianmian.EINTERNAL, "fakeDB: no unlinking")
 }
 
 // CreateEvents stores events, links identities, and publishes the accepted ones after
@@ -319,6 +335,29 @@ func (db *fakeDB) CountEvents(ctx context.Context) (int64, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return int64(len(db.events)), nil
+}
+
+func (db *fakeDB) FindEventUsers(ctx context.Context, page qianmian.Page) ([]string, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	seen := map[string]bool{}
+	for _, e := range db.events {
+		seen[e.UserID] = e.UserID != ""
+	}
+	for _, u := range db.links {
+		seen[u] = true
+	}
+	var ids []string
+	for id, ok := range seen {
+		if ok && id > page.After {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if page.Limit > 0 && len(ids) > page.Limit {
+		ids = ids[:page.Limit]
+	}
+	return ids, nil
 }
 
 func (db *fakeDB) SaveModel(ctx context.Context, m *qianmian.ModelBlob) error {

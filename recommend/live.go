@@ -87,6 +87,7 @@ type subject struct {
 	loading bool // a request is rebuilding it from the event log
 	pending []pendingEvent
 	maxSeq  int64
+	version uint64 // counts changes, for the response cache
 }
 
 // push adds ev, overwriting the oldest event when the ring is full.
@@ -108,6 +109,7 @@ func (s *subject) events(dst []liveEvent) []liveEvent {
 // apply records ev (of leaf category cat) in the ring, the category affinity, and the
 // purchased and disliked sets.
 func (s *subject) apply(ev liveEvent, cat int32, c *EngineConfig) {
+	s.version++
 	s.push(ev, c.RingSize)
 	if cat >= 0 {
 		s.addAffinity(cat, ev.w, ev.at, c)
@@ -178,6 +180,7 @@ func (s *subject) addPurchase(item int32, at int64, limit int) {
 
 // merge folds o (an anonymous identity's state, now linked) into s.
 func (s *subject) merge(o *subject, c *EngineConfig) {
+	s.version++
 	all := s.events(nil)
 	all = o.events(all)
 	slices.SortStableFunc(all, func(a, b liveEvent) int { return cmp.Compare(a.at, b.at) })
@@ -216,10 +219,14 @@ type visitorView struct {
 	aff      []catAffinity
 	bought   []purchase
 	disliked []int32
+
+	src *subject // the state copied, and its version then (the response cache's key)
+	ver uint64
 }
 
 func (v *visitorView) reset() {
 	v.events, v.aff, v.bought, v.disliked = v.events[:0], v.aff[:0], v.bought[:0], v.disliked[:0]
+	v.src, v.ver = nil, 0
 }
 
 func (v *visitorView) empty() bool { return len(v.events) == 0 && len(v.bought) == 0 }
@@ -338,6 +345,7 @@ func (l *liveState) view(key string, now int64, v *visitorView) bool {
 		return false
 	}
 	s.lastUsed.Store(now)
+	v.src, v.ver = s, s.version
 	v.events = s.events(v.events)
 	v.aff = append(v.aff, s.aff...)
 	v.bought = append(v.bought, s.bought...)

@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/qianmian/qianmian"
 	"github.com/qianmian/qianmian/model"
@@ -151,6 +152,22 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 	if q.personal = e.visitor(ctx, snap, &req, sc); !q.personal {
 		sc.view.reset() // no personal filters either: the same ranking as any unknown visitor
 	}
+	var key cacheKey
+	cacheable := e.cache != nil && req.Context.At.IsZero()
+	if cacheable {
+		key = cacheKey{store: req.StoreID, n: req.N, channel: req.Context.Channel, location: req.Context.LocationType}
+		if q.personal {
+			key.subj = sc.view.src
+		}
+		if hit := e.cache.get(&key, snap, sc.view.ver, at.UnixNano()); hit != nil {
+			return &qianmian.Recommendation{
+				RecID:        newRecID(),
+				Items:        slices.Clone(hit.items),
+				Personalized: hit.personal,
+				ModelVersion: snap.version,
+			}, nil
+		}
+	}
 	if req.Context.LocationType == qianmian.LocationStore || req.Context.Channel == qianmian.ChannelOffline {
 		// In the shop: what is selling there right now matters more.
 		q.w.Trending *= 1.5
@@ -167,9 +184,14 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 		}
 		source()
 	}
+	items := q.rank()
+	if cacheable && ctx.Err() == nil { // a ranking cut short by the deadline is not kept
+		e.cache.put(&key, &cacheEntry{snap: snap, ver: sc.view.ver, at: at.UnixNano(),
+			items: slices.Clone(items), personal: q.personal})
+	}
 	return &qianmian.Recommendation{
 		RecID:        newRecID(),
-		Items:        q.rank(),
+		Items:        items,
 		Personalized: q.personal,
 		ModelVersion: snap.version,
 	}, nil

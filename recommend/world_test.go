@@ -187,7 +187,14 @@ func mustTrain(t testing.TB, db *fakeDB) *qianmian.ModelBlob {
 // openEngine opens an engine over db with clk as its clock, closed when the test ends.
 func openEngine(t testing.TB, db *fakeDB, clk *clock) *recommend.Engine {
 	t.Helper()
+	return openEngineWith(t, db, clk, func(*recommend.EngineConfig) {})
+}
+
+// openEngineWith opens an engine whose configuration configure has changed.
+func openEngineWith(t testing.TB, db *fakeDB, clk *clock, configure func(*recommend.EngineConfig)) *recommend.Engine {
+	t.Helper()
 	e := recommend.NewEngine()
+	configure(&e.Config)
 	e.Items, e.Stores, e.Assortments, e.Users, e.Events = db, db, db, db, db
 	e.Models, e.Bus, e.Identities = db, db.bus, db
 	e.Logger = testLogger(t)

@@ -23,12 +23,13 @@ func NewEventService(db *DB) *EventService { return &EventService{db: db} }
 // fails the batch with its EINVALID error unchanged.
 //
 // In batch order: an event with an identity and a user id links them (the first link of an
-// identity wins; a conflicting event is still stored as sent); an anonymous event whose
-// identity is linked, by then, gets that user's id. A repeated id, whether stored before or
-// earlier in the same batch, is a duplicate and is not stored again. Accepted events get Seq
-// (and UserID where resolved) in place; duplicates are left as they were, with Seq 0. After
-// commit, and only then, copies of the accepted events are published to the DB's Bus in Seq
-// order.
+// identity wins; a conflicting event is still stored as sent; an unlink of the pair that
+// stands blocks the link, and the event stays the user's); an anonymous event whose
+// identity is linked, by then, gets that user's id, marked as resolved (user_resolved). A
+// repeated id, whether stored before or earlier in the same batch, is a duplicate and is not
+// stored again. Accepted events get Seq (and UserID where resolved) in place; duplicates are
+// left as they were, with Seq 0. After commit, and only then, copies of the accepted events
+// are published to the DB's Bus in Seq order.
 //
 // Concurrent calls share transactions (group commit, see eventWriter): each call's result
 // is its own, and is what it would be had the calls run one after the other.
@@ -100,8 +101,9 @@ func resolveBatch(ctx context.Context, tx *sql.Tx, l *linker, b *eventBatch) (*l
 		if e.UserID == "" {
 			b.users[i], err = l.resolve(ctx, b.keys[i])
 			b.args[i*eventParams+userParam] = b.users[i]
+			b.args[i*eventParams+resolvedParam] = resolvedArg(b.users[i] != "")
 		} else {
-			_, err = l.link(ctx, *e.Identity, e.UserID)
+			_, err = l.linkByEvent(ctx, *e.Identity, e.UserID, e.ID)
 		}
 		if err != nil {
 			return l, err
@@ -113,13 +115,28 @@ func resolveBatch(ctx context.Context, tx *sql.Tx, l *linker, b *eventBatch) (*l
 // received returns the batch's received_at.
 func (b *eventBatch) received() int64 { return b.args[receivedParam].(int64) }
 
-// eventParams is the number of insert parameters of one event; userParam and receivedParam
-// are the indexes of its user id and received_at among them.
+// eventParams is the number of insert parameters of one event; userParam, receivedParam and
+// resolvedParam are the indexes of its user id, received_at and user_resolved among them.
 const (
-	eventParams   = 19
+	eventParams   = 20
 	userParam     = 2
 	receivedParam = 18
+	resolvedParam = 19
 )
+
+// The user_resolved parameters, boxed once.
+var (
+	argResolved    any = int64(1)
+	argNotResolved any = int64(0)
+)
+
+// resolvedArg returns the user_resolved parameter of an event.
+func resolvedArg(resolved bool) any {
+	if resolved {
+		return argResolved
+	}
+	return argNotResolved
+}
 
 // eventArgs appends the insert parameters of e to args: all but seq, which the statement
 // leaves to AUTOINCREMENT.
@@ -131,7 +148,7 @@ func eventArgs(args []any, e *qianmian.Event, identityKey string, received any) 
 	return append(args, e.ID, string(e.Type), e.UserID, identityKey, e.ItemID, e.StoreID,
 		string(e.Channel), e.Query, int64(e.Quantity), e.Amount, int64(e.Rating), e.Text,
 		string(e.Context.LocationType), lat, lon, e.Context.Device, e.RecID,
-		e.OccurredAt.UnixMilli(), received)
+		e.OccurredAt.UnixMilli(), received, argNotResolved)
 }
 
 // Events are inserted by multi-row statements of 1, 2, 4, … maxInsertRows rows, prepared
@@ -140,7 +157,7 @@ func eventArgs(args []any, e *qianmian.Event, identityKey string, received any) 
 // A group is cut into the largest sizes that fit (10,000 = 39 × 256 + 16).
 const (
 	insertSizes   = 9
-	maxInsertRows = 1 << (insertSizes - 1) // 256 rows, 4,864 parameters: far below SQLite's 32,766
+	maxInsertRows = 1 << (insertSizes - 1) // 256 rows, 5,120 parameters: far below SQLite's 32,766
 )
 
 // insertSizeIndex returns k such that 1<<k is the largest statement size that fits n rows.
@@ -164,7 +181,7 @@ func insertEventsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO events (id, type, user_id, identity_key, item_id, store_id,
 		channel, query, quantity, amount, rating, text, location_type, lat, lon, device, rec_id,
-		occurred_at, received_at) VALUES `)
+		occurred_at, received_at, user_resolved) VALUES `)
 	row := "(?" + strings.Repeat(",?", eventParams-1) + ")"
 	for i := range n {
 		if i > 0 {
@@ -231,7 +248,7 @@ func scanEvent(sc scanner) (*qianmian.Event, error) {
 // eventQuery renders the query of filter. The log has one way in besides its seq order: the
 // user indexes (events_user, events_identity; 0002_events_ingest_indexes dropped the store,
 // item and time indexes, which cost more than half of every insert). So a filter with a user
-// walks the user's events, and any other walks the log in seq order from AfterSeq on,
+// (or an identity) walks the user's (the identity's) events, and any other walks the log in seq order from AfterSeq on,
 // filtering as it goes: rows flow at once and memory stays constant. The other columns are
 // written with a unary + so the planner never prefers another path.
 func eventQuery(f qianmian.EventFilter) (string, []any, error) {
@@ -240,7 +257,7 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 		return "", nil, err
 	}
 	seq := "seq"
-	if f.UserID != "" {
+	if f.UserID != "" || f.Identity != nil {
 		seq = "+seq"
 	}
 	var where []string
@@ -251,6 +268,10 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 		where = append(where, `((user_id = ? AND user_id != '') OR (user_id = '' AND identity_key IN
 			(SELECT key FROM identities WHERE user_id = ?)))`)
 		args = append(args, f.UserID, f.UserID)
+	}
+	if f.Identity != nil {
+		// The identity's events stored without a user (the partial index events_identity).
+		where, args = append(where, `user_id = '' AND identity_key = ?`), append(args, f.Identity.Key())
 	}
 	if f.ItemID != "" {
 		where, args = append(where, "+item_id = ?"), append(args, f.ItemID)
@@ -343,6 +364,32 @@ const storeInteractionQuery = `SELECT
 	EXISTS (SELECT 1 FROM events WHERE user_id = ? AND user_id != '' AND +store_id = ?)
 	OR EXISTS (SELECT 1 FROM events WHERE user_id = '' AND identity_key IN
 		(SELECT key FROM identities WHERE user_id = ?) AND +store_id = ?)`
+
+// FindEventUsers lists the users named by an event or linked to an identity, in id order
+// after page.After. Both sides are index walks (events_user, identities_user) merged in
+// order, so a page costs the index entries of its users, never a read of the events.
+func (s *EventService) FindEventUsers(ctx context.Context, page qianmian.Page) ([]string, error) {
+	limit, err := limitClause(page.Limit)
+	if err != nil {
+		return nil, err
+	}
+	list, err := queryList(ctx, s.db.read, eventUsersQuery+limit, []any{page.After, page.After}, func(sc scanner) (string, error) {
+		var id string
+		err := sc.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find event users: %w", err)
+	}
+	return list, nil
+}
+
+// eventUsersQuery lists the users of FindEventUsers; the UNION merges the two ordered index
+// walks and drops the repeats (a user has many events).
+const eventUsersQuery = `SELECT user_id FROM events WHERE user_id > ? AND user_id != ''
+	UNION
+	SELECT user_id FROM identities WHERE user_id > ?
+	ORDER BY user_id`
 
 // CountEvents returns the number of stored events.
 func (s *EventService) CountEvents(ctx context.Context) (int64, error) {

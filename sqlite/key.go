@@ -56,21 +56,34 @@ func (s *KeyService) FindPrincipalByToken(ctx context.Context, token string) (qi
 	if !ok || len(id) != 16 || len(secret) != 64 {
 		return qianmian.Principal{}, unauthorized
 	}
-	var p qianmian.Principal
-	var stored []byte
-	var revoked sql.NullInt64
-	err := s.db.read.QueryRowContext(ctx, `SELECT role, principal_id, secret_hash, revoked_at
-		FROM api_keys WHERE id = ?`, id).Scan(&p.Role, &p.ID, &stored, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return qianmian.Principal{}, unauthorized
-	} else if err != nil {
-		return qianmian.Principal{}, fmt.Errorf("find key %s: %w", id, err)
+	row, gen, ok := s.db.keys.get(id)
+	if !ok {
+		var revoked sql.NullInt64
+		err := s.db.read.QueryRowContext(ctx, `SELECT role, principal_id, secret_hash, revoked_at
+			FROM api_keys WHERE id = ?`, id).Scan(&row.p.Role, &row.p.ID, &row.hash, &revoked)
+		switch {
+		case err == nil:
+			row.found, row.revoked = true, revoked.Valid
+		case errors.Is(err, sql.ErrNoRows):
+		default:
+			return qianmian.Principal{}, fmt.Errorf("find key %s: %w", id, err)
+		}
+		s.db.keys.put(id, row, gen)
 	}
 	hash := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(hash[:], stored) != 1 || revoked.Valid {
+	if !row.found || subtle.ConstantTimeCompare(hash[:], row.hash) != 1 || row.revoked {
 		return qianmian.Principal{}, unauthorized
 	}
-	return p, nil
+	return row.p, nil
+}
+
+// keyRow is a cached API key row; found is false for an id not stored. Only the hash of
+// the secret is cached, as only the hash is stored.
+type keyRow struct {
+	p       qianmian.Principal
+	hash    []byte
+	revoked bool
+	found   bool
 }
 
 // RevokeKey revokes the key with the given id; revoking a revoked key again is a no-op.
@@ -88,6 +101,7 @@ func (s *KeyService) RevokeKey(ctx context.Context, id string) error {
 			s.db.now(), id)
 		return err
 	})
+	s.db.keys.drop(id)
 	if err != nil {
 		return fmt.Errorf("revoke key %s: %w", id, err)
 	}

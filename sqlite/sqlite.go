@@ -52,6 +52,8 @@ type DB struct {
 	read         *sql.DB
 	eventInserts [insertSizes]*sql.Stmt // on write; see insertEventsSQL
 	events       *eventWriter           // queues CreateEvents batches for write
+	consents     *readCache[consentRow] // user id → consent; see cache.go
+	keys         *readCache[keyRow]     // API key id → its row
 }
 
 // NewDB returns a DB for the file at path with safe defaults.
@@ -124,6 +126,8 @@ func (db *DB) Open() error {
 	w.SetConnMaxIdleTime(0)
 	db.write = w
 	db.events = newEventWriter()
+	db.consents = newReadCache[consentRow](time.Now)
+	db.keys = newReadCache[keyRow](time.Now)
 	if err := db.migrate(context.Background()); err != nil {
 		_ = db.Close()
 		return err

@@ -103,6 +103,11 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 		}
 		return nil
 	})
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	s.db.consents.drop(ids...)
 	if err != nil {
 		return fmt.Errorf("upsert users: %w", err)
 	}
@@ -145,6 +150,35 @@ func (s *UserService) scanUser(sc scanner) (*qianmian.User, error) {
 		*f.dst = p
 	}
 	return &u, nil
+}
+
+// consentRow is a cached consent; found is false for a user not stored.
+type consentRow struct {
+	c     qianmian.Consent
+	found bool
+}
+
+// FindConsent returns the user's consent without reading personal fields, from a cache that
+// this DB's writes keep exact (cache.go); ENOTFOUND if there is no such user.
+func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
+	row, gen, ok := s.db.consents.get(id)
+	if !ok {
+		err := s.db.read.QueryRowContext(ctx, `SELECT consent_personalization, consent_marketing,
+			consent_analytics, consent_store_alerts FROM users WHERE id = ?`, id).Scan(
+			&row.c.Personalization, &row.c.Marketing, &row.c.Analytics, &row.c.StoreAlerts)
+		switch {
+		case err == nil:
+			row.found = true
+		case errors.Is(err, sql.ErrNoRows):
+		default:
+			return qianmian.Consent{}, fmt.Errorf("find consent of user %s: %w", id, err)
+		}
+		s.db.consents.put(id, row, gen)
+	}
+	if !row.found {
+		return qianmian.Consent{}, qianmian.Errorf(qianmian.ENOTFOUND, "user %q not found", id)
+	}
+	return row.c, nil
 }
 
 // FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
@@ -191,21 +225,23 @@ func (s *UserService) UpdateConsent(ctx context.Context, id string, upd qianmian
 			u.UpdatedAt.UnixMilli(), id)
 		return formatError(err)
 	})
+	s.db.consents.drop(id)
 	if err != nil {
 		return nil, fmt.Errorf("update consent of user %s: %w", id, err)
 	}
 	return u, nil
 }
 
-// IdentityService links channel identifiers to users. Links are permanent: the first link
-// of an identity wins.
+// IdentityService links channel identifiers to users. The first link of an identity wins;
+// only an operator's UnlinkIdentity (identity.go) undoes one.
 type IdentityService struct{ db *DB }
 
 // NewIdentityService returns the identity service of db.
 func NewIdentityService(db *DB) *IdentityService { return &IdentityService{db: db} }
 
-// LinkIdentity links ref to userID; a no-op if it is linked to userID already, ECONFLICT if
-// it is linked to another user.
+// LinkIdentity links ref to userID, recording LinkedByAPI as what made the link; a no-op if
+// it is linked to userID already, ECONFLICT if it is linked to another user. An unlink of
+// the pair that stands ends: events may link them again.
 func (s *IdentityService) LinkIdentity(ctx context.Context, ref qianmian.IdentityRef, userID string) error {
 	if err := ref.Validate("identity"); err != nil {
 		return err
@@ -219,14 +255,16 @@ func (s *IdentityService) LinkIdentity(ctx context.Context, ref qianmian.Identit
 			return err
 		}
 		defer l.close()
-		owner, err := l.link(ctx, ref, userID)
+		owner, err := l.link(ctx, ref, userID, qianmian.LinkedByAPI)
 		if err != nil {
 			return err
 		}
 		if owner != userID {
 			return qianmian.Errorf(qianmian.ECONFLICT, "identity %s is linked to another user", ref.Key())
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE identity_unlinks SET relinked_at = ?
+			WHERE identity_key = ? AND user_id = ? AND relinked_at IS NULL`, s.db.now(), ref.Key(), userID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("link identity: %w", err)
@@ -278,14 +316,21 @@ func validUserID(id string) error {
 // linker links and resolves identities inside one write transaction, remembering what it
 // learnt so a batch asks SQLite once per identity.
 type linker struct {
+	tx            *sql.Tx
 	insert, owner *sql.Stmt
 	now           int64
 	owners        map[string]string // identity key → user id, "" when known to be unlinked
+
+	// Unlinks that block links by events, read when an event would first link a pair.
+	unlinksRead bool               // whether any unlink stands was read
+	anyUnlinks  bool               // some unlink stands
+	blocking    *sql.Stmt          // prepared when first needed
+	blocked     map[[2]string]bool // (identity key, user id) → an unlink of the pair stands
 }
 
 func newLinker(ctx context.Context, tx *sql.Tx, now int64) (*linker, error) {
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO identities (key, channel, type, value, user_id, linked_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO identities (key, channel, type, value, user_id, linked_at, linked_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
 	if err != nil {
 		return nil, err
 	}
@@ -294,12 +339,15 @@ func newLinker(ctx context.Context, tx *sql.Tx, now int64) (*linker, error) {
 		_ = insert.Close()
 		return nil, err
 	}
-	return &linker{insert: insert, owner: owner, now: now, owners: make(map[string]string)}, nil
+	return &linker{tx: tx, insert: insert, owner: owner, now: now, owners: make(map[string]string)}, nil
 }
 
 func (l *linker) close() {
 	_ = l.insert.Close()
 	_ = l.owner.Close()
+	if l.blocking != nil {
+		_ = l.blocking.Close()
+	}
 }
 
 // resolve returns the user the identity with the given key is linked to, or "".
@@ -316,14 +364,14 @@ func (l *linker) resolve(ctx context.Context, key string) (string, error) {
 	return u, nil
 }
 
-// link links ref to userID unless it is linked already, and returns the user it is linked
-// to afterwards: userID, or the earlier owner.
-func (l *linker) link(ctx context.Context, ref qianmian.IdentityRef, userID string) (string, error) {
+// link links ref to userID unless it is linked already, recording by as what made the
+// link, and returns the user it is linked to afterwards: userID, or the earlier owner.
+func (l *linker) link(ctx context.Context, ref qianmian.IdentityRef, userID, by string) (string, error) {
 	key := ref.Key()
 	if u, ok := l.owners[key]; ok && u != "" {
 		return u, nil
 	}
-	res, err := l.insert.ExecContext(ctx, key, string(ref.Channel), string(ref.Type), ref.Value, userID, l.now)
+	res, err := l.insert.ExecContext(ctx, key, string(ref.Channel), string(ref.Type), ref.Value, userID, l.now, by)
 	if err != nil {
 		return "", fmt.Errorf("link identity %s: %w", key, formatError(err))
 	}
@@ -335,4 +383,56 @@ func (l *linker) link(ctx context.Context, ref qianmian.IdentityRef, userID stri
 	}
 	delete(l.owners, key)
 	return l.resolve(ctx, key)
+}
+
+// linkByEvent links ref to userID as the event eventID, which carries both, asks: unless
+// the identity is linked already or an unlink of the pair stands. It returns the user the
+// identity is linked to afterwards, "" when none.
+func (l *linker) linkByEvent(ctx context.Context, ref qianmian.IdentityRef, userID, eventID string) (string, error) {
+	key := ref.Key()
+	if u, ok := l.owners[key]; ok && u != "" {
+		return u, nil
+	}
+	blocked, err := l.isBlocked(ctx, key, userID)
+	if err != nil {
+		return "", err
+	}
+	if blocked {
+		return l.resolve(ctx, key)
+	}
+	return l.link(ctx, ref, userID, eventID)
+}
+
+// isBlocked reports whether an unlink of the identity key from userID stands. Unlinks are
+// rare, so it first asks once whether any stands at all.
+func (l *linker) isBlocked(ctx context.Context, key, userID string) (bool, error) {
+	if !l.unlinksRead {
+		err := l.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identity_unlinks
+			WHERE relinked_at IS NULL)`).Scan(&l.anyUnlinks)
+		if err != nil {
+			return false, fmt.Errorf("read unlinks: %w", err)
+		}
+		l.unlinksRead = true
+	}
+	if !l.anyUnlinks {
+		return false, nil
+	}
+	pair := [2]string{key, userID}
+	if b, ok := l.blocked[pair]; ok {
+		return b, nil
+	}
+	if l.blocking == nil {
+		stmt, err := l.tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM identity_unlinks
+			WHERE identity_key = ? AND user_id = ? AND relinked_at IS NULL)`)
+		if err != nil {
+			return false, fmt.Errorf("read unlinks: %w", err)
+		}
+		l.blocking, l.blocked = stmt, make(map[[2]string]bool)
+	}
+	var b bool
+	if err := l.blocking.QueryRowContext(ctx, key, userID).Scan(&b); err != nil {
+		return false, fmt.Errorf("read unlink of %s from %s: %w", key, userID, err)
+	}
+	l.blocked[pair] = b
+	return b, nil
 }

@@ -24,6 +24,7 @@ func eventTests() []contractTest {
 		{"Events/Filters", testEventsFilters},
 		{"Events/ScanStopsEarly", testEventsScanStopsEarly},
 		{"Events/HasStoreInteraction", testEventsHasStoreInteraction},
+		{"Events/FindEventUsers", testEventsFindEventUsers},
 	}
 }
 
@@ -404,4 +405,38 @@ func testEventsHasStoreInteraction(t *testing.T, s Stores) {
 			t.Errorf("HasStoreInteraction(%s, %s)=%v, want %v", tt.user, tt.store, got, tt.want)
 		}
 	}
+}
+
+// testEventsFindEventUsers: the users with behaviour in the log are those named by an event
+// and those an identity is linked to, each once, in id order, paged by After and Limit; a
+// user with no behaviour and an identity never linked are not among them.
+func testEventsFindEventUsers(t *testing.T, s Stores) {
+	ctx := t.Context()
+	dev := qianmian.IdentityRef{Channel: qianmian.ChannelApp, Type: qianmian.IdentityDevice, Value: "dev-5"}
+	lone := qianmian.IdentityRef{Channel: qianmian.ChannelWeb, Type: qianmian.IdentityDevice, Value: "cookie-1"}
+	list := func(page qianmian.Page) []string {
+		t.Helper()
+		ids, err := s.Events.FindEventUsers(ctx, page)
+		must(t, err)
+		if ids == nil {
+			ids = []string{}
+		}
+		return ids
+	}
+	equal(t, "event users of an empty log", list(qianmian.Page{}), []string{})
+
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{{ID: "u-0", Consent: qianmian.DefaultConsent()}}))
+	create(t, s, view("e-1", "u-3", "i-1", "s-a", 0), view("e-2", "u-1", "i-1", "s-a", 1),
+		view("e-3", "u-3", "i-2", "s-a", 2), anon("e-4", dev, "i-1", "s-b", 3), anon("e-5", lone, "i-1", "s-b", 4),
+		view("e-6", "u-1", "i-3", "s-b", 5))
+	must(t, s.Identities.LinkIdentity(ctx, dev, "u-2"))
+
+	equal(t, "event users", list(qianmian.Page{}), []string{"u-1", "u-2", "u-3"})
+	equal(t, "first page", list(qianmian.Page{Limit: 2}), []string{"u-1", "u-2"})
+	equal(t, "next page", list(qianmian.Page{After: "u-2", Limit: 2}), []string{"u-3"})
+	equal(t, "after the last", list(qianmian.Page{After: "u-3"}), []string{})
+
+	// A user both named by events and linked to an identity is listed once.
+	must(t, s.Identities.LinkIdentity(ctx, lone, "u-1"))
+	equal(t, "event users after a second link", list(qianmian.Page{}), []string{"u-1", "u-2", "u-3"})
 }

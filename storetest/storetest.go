@@ -68,6 +68,7 @@ func contract() []contractTest {
 	all = append(all, catalogTests()...)
 	all = append(all, assortmentTests()...)
 	all = append(all, userTests()...)
+	all = append(all, identityTests()...)
 	all = append(all, eventTests()...)
 	all = append(all, accessTests()...)
 	all = append(all, profileTests()...)

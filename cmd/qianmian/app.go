@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,6 +228,7 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	if m.Profiles != nil {
 		s.Segments = m.Profiles
 	}
+	s.IdentityChanged = m.identityChanged
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
 	closeAlerts, err := m.openAlerts(ctx, s)
@@ -236,11 +240,28 @@ func (m *Main) OpenServing(ctx context.Context) error {
 		return fmt.Errorf("open http server: %w", err)
 	}
 	m.Server = s
+	if err := m.openDebug(); err != nil {
+		return err
+	}
 	// Alerts close before the server: that ends the alert streams, which Close would
 	// otherwise wait for.
 	m.closers = append(m.closers, s.Close, closeAlerts)
 	m.Logger.Info("serving", "url", s.URL())
 	return nil
+}
+
+// identityChanged rebuilds what is derived from the log for both sides of an identity
+// linked or unlinked by the operator: the user's profile and live recommendation state are
+// dropped (the next read rebuilds them from the log), and so is the live state of the
+// identity's anonymous subject. The anonymous subject's profile is read from the log anyway.
+func (m *Main) identityChanged(ctx context.Context, ref qianmian.IdentityRef, userID string) {
+	if m.Engine != nil {
+		m.Engine.Forget(userID)
+		m.Engine.Forget(ref.AnonymousSubject())
+	}
+	if m.Profiles != nil {
+		m.Profiles.Forget(ctx, userID)
+	}
 }
 
 // openAlerts starts store-visit alerts (shop.Alerter) and their webhook delivery
@@ -345,4 +366,27 @@ func (m *Main) loader(progress io.Writer) *loader {
 		Suppliers: m.Suppliers, Stores: m.Stores, Items: m.Items, Assortments: m.Assortments,
 		Users: m.Users, Events: m.Events, Progress: progress,
 	}
+}
+
+// openDebug serves the Go profiler on Config.DebugAddr, apart from the API so that it is
+// never exposed with it.
+func (m *Main) openDebug() error {
+	if m.Config.DebugAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.DebugAddr)
+	if err != nil {
+		return fmt.Errorf("debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	m.closers = append(m.closers, srv.Close)
+	m.Logger.Info("profiler", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return nil
 }

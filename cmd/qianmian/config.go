@@ -17,6 +17,7 @@ import (
 type Config struct {
 	DSN           string        // "sqlite:PATH" (or a bare path); postgres:// is the scale-out store
 	HTTPAddr      string        // listen address, "127.0.0.1:0" picks a free port
+	DebugAddr     string        // listen address of net/http/pprof; "" serves none
 	TrainEvery    time.Duration // background retraining interval; 0 disables it
 	EncryptionKey string        // 32-byte key for personal fields, hex or base64
 	KeyFile       string        // where the key is kept when EncryptionKey is empty
@@ -74,6 +75,8 @@ func (c *Config) logFlags(fs *flag.FlagSet) {
 func (c *Config) serveFlags(fs *flag.FlagSet) {
 	c.storageFlags(fs)
 	fs.StringVar(&c.HTTPAddr, "addr", envOr("QIANMIAN_ADDR", c.HTTPAddr), "HTTP listen address (env QIANMIAN_ADDR)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("QIANMIAN_DEBUG_ADDR", c.DebugAddr),
+		"listen address of the Go profiler (/debug/pprof/), e.g. 127.0.0.1:6060; empty serves none (env QIANMIAN_DEBUG_ADDR)")
 	fs.DurationVar(&c.TrainEvery, "train-every", envDuration("QIANMIAN_TRAIN_EVERY", c.TrainEvery),
 		"retrain in the background this often; 0 disables (env QIANMIAN_TRAIN_EVERY)")
 }

@@ -68,7 +68,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	m.Logger = m.Config.newLogger(stderr)
 	defer m.Close()
 
-	info, err := m.buildDemo(ctx, cfg, *dir, stderr)
+	info, err := m.buildDemo(ctx, cfg, *scale, *dir, stderr)
 	if err != nil {
 		return err
 	}
@@ -86,10 +86,47 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return m.Close()
 }
 
+// worldMark is DIR/world.json, written once a world is loaded into DIR's database. A demo
+// started again on the same directory with the same scale and seed serves that database as
+// it is instead of generating and loading the world again (the large world takes minutes).
+type worldMark struct {
+	Scale    string     `json:"scale"`
+	Seed     uint64     `json:"seed"`
+	Sample   sim.Sample `json:"sample"`
+	LoadedAt time.Time  `json:"loaded_at"`
+}
+
+// loadedWorld returns the mark of a world loaded in dir with the given scale and seed, or nil.
+func loadedWorld(dir, scale string, seed uint64) *worldMark {
+	b, err := os.ReadFile(filepath.Join(dir, "world.json"))
+	if err != nil {
+		return nil
+	}
+	var w worldMark
+	if json.Unmarshal(b, &w) != nil || w.Scale != scale || w.Seed != seed {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "qianmian.db")); err != nil {
+		return nil
+	}
+	return &w
+}
+
 // buildDemo generates, loads, trains and starts serving; it returns what the demo prints.
-func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progress io.Writer) (*demoInfo, error) {
+// A world loaded in dir before (loadedWorld) is served again as it is.
+func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, scale, dir string, progress io.Writer) (*demoInfo, error) {
 	start := time.Now()
 	log := m.Logger
+	if w := loadedWorld(dir, scale, cfg.Seed); w != nil {
+		log.Info("serving the world loaded before", "dir", dir, "scale", scale, "seed", cfg.Seed, "loaded_at", w.LoadedAt)
+		if err := m.OpenStorage(ctx); err != nil {
+			return nil, err
+		}
+		return m.serveDemo(ctx, w.Sample, dir, start, false)
+	}
+	if err := os.Remove(filepath.Join(dir, "world.json")); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
 	log.Info("generating world", "seed", cfg.Seed, "items", cfg.Items, "stores", cfg.Stores, "users", cfg.Users, "end", cfg.End)
 	world, err := sim.Generate(cfg)
 	if err != nil {
@@ -129,19 +166,32 @@ func (m *Main) buildDemo(ctx context.Context, cfg sim.Config, dir string, progre
 			"rejected", sum.Rejected, "seconds", sum.Seconds, "events_per_s", float64(sum.Accepted)/max(sum.Seconds, 1e-9))
 	}
 
-	// The fast artefact first, so the demo serves within seconds; OpenServing then trains
-	// the learned model in the background and hot-reloads it.
-	blob, err := m.newFastTrainer().TrainOnce(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	mark, _ := json.MarshalIndent(worldMark{Scale: scale, Seed: cfg.Seed, Sample: world.Truth.Sample, LoadedAt: time.Now().UTC()}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "world.json"), append(mark, '\n'), 0o600); err != nil {
+		return nil, err
 	}
-	log.Info("trained the fast model; the learned one follows in the background", "model", blob.Name, "version", blob.Version)
-	m.learnAtStart = true
+	return m.serveDemo(ctx, world.Truth.Sample, dir, start, true)
+}
+
+// serveDemo trains (a new world) and serves; it creates the demo's keys and writes demo.json.
+// A reused world serves the model it has stored and learns again only on the train-every
+// schedule.
+func (m *Main) serveDemo(ctx context.Context, s sim.Sample, dir string, start time.Time, fresh bool) (*demoInfo, error) {
+	log := m.Logger
+	if fresh {
+		// The fast artefact first, so the demo serves within seconds; OpenServing then
+		// trains the learned model in the background and hot-reloads it.
+		blob, err := m.newFastTrainer().TrainOnce(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		log.Info("trained the fast model; the learned one follows in the background", "model", blob.Name, "version", blob.Version)
+		m.learnAtStart = true
+	}
 	if err := m.OpenServing(ctx); err != nil {
 		return nil, err
 	}
 
-	s := world.Truth.Sample
 	info := &demoInfo{BaseURL: m.Server.URL(), StoreID: s.StoreID, OtherStoreID: s.OtherStoreID, SupplierID: s.SupplierID, UserID: s.UserID}
 	for _, k := range []struct {
 		p   qianmian.Principal

@@ -43,7 +43,7 @@ func mustRunDemo(t *testing.T) *demoWorld {
 	cfg := sim.SmallConfig()
 	cfg.Seed = 7
 	cfg.End = time.Now().UTC().Truncate(time.Second)
-	info, err := m.buildDemo(context.Background(), cfg, dir, nil)
+	info, err := m.buildDemo(context.Background(), cfg, "small", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
