@@ -430,43 +430,19 @@ func (s *Service) backfillConsumer(ctx context.Context, g *segments, userID stri
 	return nil
 }
 
-// logProfile builds the consumer's profile from the log as FindProfileByUserID answers it
-// (what segments read of it: declared attributes, consent, traits and tags), without the
-// Service's cache, so a pass over every consumer leaves the profiles in memory alone. A
-// consumer without personalisation gets no traits (they leave every segment).
+// logProfile builds the consumer's profile from the log as FindProfileByUserID answers it,
+// without the Service's cache, so a pass over every consumer leaves the profiles in memory
+// alone. A consumer without personalisation gets no traits (they leave every segment).
 func (s *Service) logProfile(ctx context.Context, userID string) (*qianmian.Profile, error) {
-	now := s.Now()
-	u, err := s.Users.FindUserByID(ctx, userID)
-	if err != nil && qianmian.ErrorCode(err) != qianmian.ENOTFOUND {
-		return nil, fmt.Errorf("profile of %s: %w", userID, err)
-	}
-	if err != nil {
-		u = nil
-	}
-	p := &qianmian.Profile{UserID: userID, Personalization: qianmian.DefaultConsent().Personalization, UpdatedAt: now.UTC()}
-	if u != nil {
-		p.Personalization = u.Consent.Personalization
-		p.Declared = qianmian.DeclaredAttributes{Gender: u.Gender, BirthYear: u.BirthYear,
-			AgeBand: qianmian.AgeBand(u.BirthYear, now), City: u.City}
-	}
-	if !p.Personalization {
-		return p, nil
-	}
-	links, err := s.links(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if p.DeletedTags, err = s.Profiles.FindDeletedTags(ctx, userID); err != nil {
-		return nil, fmt.Errorf("profile of %s: %w", userID, err)
-	}
+	return s.profile(ctx, userID, s.fromLog)
+}
+
+// fromLog builds a consumer's state from the log for one read, outside the cache.
+func (s *Service) fromLog(ctx context.Context, userID string, links []string, fn func(*state)) error {
 	st, err := s.build(ctx, userID, links)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if u == nil && st.events == 0 && len(links) == 0 && len(p.DeletedTags) == 0 {
-		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "no user %q", userID)
-	}
-	p.Traits, p.Explanations = st.traits(userID, s.stats.Load(), now)
-	s.tag(p, st.history())
-	return p, nil
+	fn(st)
+	return nil
 }

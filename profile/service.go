@@ -299,6 +299,13 @@ func (s *Service) FindProfileByUserID(ctx context.Context, userID string) (*qian
 	if ref, ok := qianmian.ParseAnonymousSubject(userID); ok {
 		return s.anonymousProfile(ctx, ref) // identity.go
 	}
+	return s.profile(ctx, userID, s.withState)
+}
+
+// profile assembles a consumer's profile; with runs fn on the consumer's state: withState
+// (the Service's cache, built when missing) or fromLog (built for this read alone).
+func (s *Service) profile(ctx context.Context, userID string,
+	with func(ctx context.Context, userID string, links []string, fn func(*state)) error) (*qianmian.Profile, error) {
 	now := s.Now()
 	u, err := s.Users.FindUserByID(ctx, userID)
 	if err != nil && qianmian.ErrorCode(err) != qianmian.ENOTFOUND {
@@ -329,7 +336,7 @@ func (s *Service) FindProfileByUserID(ctx context.Context, userID string) (*qian
 	}
 	var events int
 	var hist persona.History
-	err = s.withState(ctx, userID, links, func(st *state) {
+	err = with(ctx, userID, links, func(st *state) {
 		p.Traits, p.Explanations = st.traits(userID, s.stats.Load(), now)
 		events, hist = st.events, st.history()
 	})
