@@ -204,6 +204,12 @@ type Result struct {
 	HealthzConcurrency int     `json:"healthz_concurrency"`
 	HealthzS           float64 `json:"healthz_s"`
 
+	// The server's response cache during the run (every client's requests, not only
+	// this run's), when it exposes its counters on /metrics.
+	CacheHits    *int64   `json:"cache_hits,omitempty"`
+	CacheMisses  *int64   `json:"cache_misses,omitempty"`
+	CacheHitRate *float64 `json:"cache_hit_rate,omitempty"`
+
 	// Ingest and mixed.
 	Events          *int64   `json:"events,omitempty"` // accepted by the server
 	EventsPerS      *float64 `json:"events_per_s,omitempty"`
@@ -292,6 +298,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Scenario == Mixed {
 		spec.ops = []string{Recommend, Ingest}
 	}
+	client := &http.Client{Transport: tr}
+	before, haveCache := scrapeCache(ctx, client, &cfg)
 	main := runPhase(ctx, &cfg, spec, env.newOp)
 
 	res := &Result{
@@ -305,6 +313,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if res.ErrorsByStatus == nil {
 		res.ErrorsByStatus = map[string]int64{}
+	}
+	if after, ok := scrapeCache(context.WithoutCancel(ctx), client, &cfg); haveCache && ok {
+		hits, misses := after.hits-before.hits, after.misses-before.misses
+		res.CacheHits, res.CacheMisses = ptr(hits), ptr(misses)
+		if hits+misses > 0 {
+			res.CacheHitRate = ptr(round3(float64(hits) / float64(hits+misses)))
+		}
 	}
 	lat := &main.rec.all
 	if cfg.Scenario == Freshness {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -380,5 +381,65 @@ func TestRecommendLoopAllocatesLittle(t *testing.T) {
 	// parse, the request and its header.
 	if allocs > plain-3 {
 		t.Errorf("a ranking request allocates %v objects, the plain client %v: the pre-built requests save nothing", allocs, plain)
+	}
+}
+
+func TestRecommendOp_RandomPairsEscaped(t *testing.T) {
+	users := []string{"user-0001", "u 2/ü", "u&3=x"}
+	stores := []string{"store-0001", "s/2", "s 3%"}
+	type pair struct{ store, user string }
+	var mu sync.Mutex
+	seen := map[pair]int{}
+	var bad []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /v1/stores/{store}/recommendations", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			p := pair{r.PathValue("store"), r.URL.Query().Get("user")}
+			if !slices.Contains(stores, p.store) || !slices.Contains(users, p.user) || r.URL.Query().Get("n") == "" {
+				bad = append(bad, r.URL.String())
+			}
+			seen[p]++
+			w.Write([]byte(`{"items":[]}`))
+		})
+		mux.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := Config{Scenario: Recommend, BaseURL: srv.URL, Key: fakeKey}
+	cfg = cfg.withDefaults()
+	e := newEnv(&cfg, newTransport(1), &Subjects{Users: users, Stores: stores})
+	o := e.recommendOp(context.Background(), 0, kindRecommend)
+	var lv live
+	var stop atomic.Bool
+	r := &recorder{live: &lv, notes: e.notes, userCtx: context.Background(), hardStop: &stop}
+	for range 300 {
+		o.do(context.Background(), r, time.Now())
+	}
+	if r.errors != 0 {
+		t.Fatalf("%d errors: %v", r.errors, r.byStatus)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("requests naming no listed (store, user): %q", bad[:min(3, len(bad))])
+	}
+	// 300 draws from 9 pairs: each is expected 33 times; all 9 appear unless the op
+	// repeats a fixed few.
+	if len(seen) != len(users)*len(stores) {
+		t.Errorf("%d distinct (store, user) pairs in 300 requests, want all %d: %v", len(seen), len(users)*len(stores), seen)
+	}
+}
+
+func TestParseCacheCounts(t *testing.T) {
+	text := "# HELP qianmian_recommend_cache_hits_total x\n# TYPE qianmian_recommend_cache_hits_total counter\n" +
+		"qianmian_recommend_cache_hits_total 1.234e+06\nqianmian_recommend_cache_misses_total 42\nqianmian_recommend_cache_entries 7\n"
+	cc, ok := parseCacheCounts(bufio.NewScanner(strings.NewReader(text)))
+	if !ok || cc.hits != 1_234_000 || cc.misses != 42 {
+		t.Errorf("parse = %+v, %v; want 1234000 hits, 42 misses", cc, ok)
+	}
+	if _, ok := parseCacheCounts(bufio.NewScanner(strings.NewReader("qianmian_recommend_cache_hits_total 3\n"))); ok {
+		t.Error("a page without the misses counter parsed as complete")
+	}
+	if _, ok := parseCacheCounts(bufio.NewScanner(strings.NewReader("qianmian_recommend_cache_hits_total x\nqianmian_recommend_cache_misses_total 1\n"))); ok {
+		t.Error("a malformed value parsed")
 	}
 }

@@ -30,6 +30,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("reflections", "%d measured, %d timed out, %d visitors skipped (not personalised)", *r.Reflections, *r.ReflectionTimeouts, *r.Skipped)
 		row("http ms", "p50 %.3f  p99 %.3f  max %.3f", *r.HTTPP50Ms, *r.HTTPP99Ms, *r.HTTPMaxMs)
 	}
+	if r.CacheHits != nil {
+		rate := "-"
+		if r.CacheHitRate != nil {
+			rate = fmt.Sprintf("%.1f%%", 100**r.CacheHitRate)
+		}
+		row("server cache", "%s hits (%d hits, %d misses on the server during the run)", rate, *r.CacheHits, *r.CacheMisses)
+	}
 	if r.EventsPerS != nil {
 		row("events", "%d accepted (%.1f/s) in batches of %d; %d rejected, %d duplicates", *r.Events, *r.EventsPerS, r.Batch, *r.EventsRejected, *r.EventsDuplicate)
 	}

@@ -33,6 +33,9 @@ type env struct {
 
 	usersQ, storesQ, itemsQ [][]byte   // JSON strings
 	stockQ                  [][][]byte // by store index; nil: use itemsQ
+
+	// The parts of a ranking request's URL, by store and by user index.
+	recPaths, recRawPaths, recQueries []string
 }
 
 func newEnv(cfg *Config, rt http.RoundTripper, s *Subjects) *env {
@@ -50,6 +53,13 @@ func newEnv(cfg *Config, rt http.RoundTripper, s *Subjects) *env {
 		return out
 	}
 	e.usersQ, e.storesQ, e.itemsQ = quote(s.Users), quote(s.Stores), quote(s.Items)
+	for _, store := range s.Stores {
+		e.recPaths = append(e.recPaths, "/v1/stores/"+store+"/recommendations")
+		e.recRawPaths = append(e.recRawPaths, "/v1/stores/"+url.PathEscape(store)+"/recommendations")
+	}
+	for _, user := range s.Users {
+		e.recQueries = append(e.recQueries, recommendQuery(user))
+	}
 	e.stockQ = make([][][]byte, len(s.Stores))
 	for k, store := range s.Stores {
 		if st := s.Stock[store]; len(st) > 0 {
@@ -97,7 +107,11 @@ func (e *env) newRequest(ctx context.Context, method, path string) *http.Request
 }
 
 func recommendPath(store, user string) string {
-	return "/v1/stores/" + url.PathEscape(store) + "/recommendations?user=" + url.QueryEscape(user) + "&n=" + strconv.Itoa(recommendN)
+	return "/v1/stores/" + url.PathEscape(store) + "/recommendations?" + recommendQuery(user)
+}
+
+func recommendQuery(user string) string {
+	return "user=" + url.QueryEscape(user) + "&n=" + strconv.Itoa(recommendN)
 }
 
 // healthzOp sends GET /healthz.
@@ -119,32 +133,28 @@ func (o *healthzOp) do(_ context.Context, r *recorder, from time.Time) {
 	r.done(kindRecommend, time.Since(from), status, err)
 }
 
-// recommendOp cycles through pre-built ranking requests of random (user, store) pairs;
-// a request is reused once its answer is read, so the loop allocates only what the
-// transport does.
+// recommendOp asks for the ranking of a random (user, store) pair each time, so a run
+// meets as many distinct visitors and shops as it has subjects and a server-side cache
+// helps only as much as real repeats would. One request is reused, its URL rewritten, so
+// the loop allocates only what the transport does.
 type recommendOp struct {
 	e    *env
-	reqs []*http.Request
-	next int
+	rng  *rand.Rand
+	req  *http.Request
 	kind int
 }
 
-const requestsPerWorker = 512
-
 func (e *env) recommendOp(ctx context.Context, w int, kind int) *recommendOp {
 	rng := rand.New(rand.NewPCG(uint64(w)+1, 0x9e3779b97f4a7c15))
-	o := &recommendOp{e: e, kind: kind, reqs: make([]*http.Request, requestsPerWorker)}
-	for i := range o.reqs {
-		user, store := e.subj.Users[rng.IntN(len(e.subj.Users))], e.subj.Stores[rng.IntN(len(e.subj.Stores))]
-		o.reqs[i] = e.newRequest(ctx, http.MethodGet, recommendPath(store, user))
-	}
-	return o
+	return &recommendOp{e: e, rng: rng, kind: kind, req: e.newRequest(ctx, http.MethodGet, recommendPath(e.subj.Stores[0], e.subj.Users[0]))}
 }
 
 func (o *recommendOp) do(_ context.Context, r *recorder, from time.Time) {
-	req := o.reqs[o.next]
-	o.next = (o.next + 1) % len(o.reqs)
-	status, err := o.e.send(req, nil)
+	e := o.e
+	s, u := o.rng.IntN(len(e.subj.Stores)), o.rng.IntN(len(e.subj.Users))
+	o.req.URL.Path, o.req.URL.RawPath = e.recPaths[s], e.recRawPaths[s]
+	o.req.URL.RawQuery = e.recQueries[u]
+	status, err := e.send(o.req, nil)
 	r.done(o.kind, time.Since(from), status, err)
 }
 

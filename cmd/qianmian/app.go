@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/qianmian/qianmian"
 	qmhttp "github.com/qianmian/qianmian/http"
 	"github.com/qianmian/qianmian/inmem"
@@ -231,6 +232,7 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	s.IdentityChanged = m.identityChanged
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
+	registerCacheMetrics(s.Registry, e.CacheStats)
 	closeAlerts, err := m.openAlerts(ctx, s)
 	if err != nil {
 		return err
@@ -389,4 +391,23 @@ func (m *Main) openDebug() error {
 	m.closers = append(m.closers, srv.Close)
 	m.Logger.Info("profiler", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return nil
+}
+
+// registerCacheMetrics exposes the response cache's counters (recommend.Engine.CacheStats)
+// on reg; `qianmian bench` reads the hit rate of a run from them.
+func registerCacheMetrics(reg prometheus.Registerer, stats func() recommend.CacheStats) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qianmian_recommend_cache_hits_total",
+			Help: "Rankings answered from the response cache.",
+		}, func() float64 { return float64(stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "qianmian_recommend_cache_misses_total",
+			Help: "Cacheable rankings computed because the cache held no valid answer.",
+		}, func() float64 { return float64(stats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qianmian_recommend_cache_entries",
+			Help: "Rankings held in the response cache.",
+		}, func() float64 { return float64(stats().Entries) }),
+	)
 }

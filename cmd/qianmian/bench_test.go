@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -117,6 +118,16 @@ func TestBench_AgainstTheDemo(t *testing.T) {
 			case "freshness":
 				if num("reflections") < 1 || num("reflection_timeouts") != 0 {
 					t.Errorf("reflections %v, timeouts %v", num("reflections"), num("reflection_timeouts"))
+				}
+			case "recommend":
+				// Every ranking the run asked for went through the server's response cache,
+				// and the run read the server's counters of it.
+				hits, misses := num("cache_hits"), num("cache_misses")
+				if _, ok := res["cache_hits"]; !ok || hits+misses < num("requests") {
+					t.Errorf("cache hits %v + misses %v < %v requests", hits, misses, num("requests"))
+				}
+				if r := num("cache_hit_rate"); r < 0 || r > 1 || math.Abs(r-hits/(hits+misses)) > 0.001 {
+					t.Errorf("cache_hit_rate %v with %v hits and %v misses", r, hits, misses)
 				}
 			case "recommend-open":
 				if res["mode"] != "open" || num("rate") != 200 || num("scheduled") != 200 {
