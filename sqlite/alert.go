@@ -176,7 +176,7 @@ func (s *AlertService) FindAlerts(ctx context.Context, f qianmian.AlertFilter) (
 		order = " ORDER BY a.store_id DESC, a.seq DESC"
 	}
 	q := `SELECT ` + alertColumns + alertFrom + ` WHERE ` + strings.Join(where, " AND ") + order + limit
-	list, err := queryList(ctx, s.db.read, q, args, s.scanAlert)
+	list, err := queryList(ctx, s.db.reads, q, args, s.scanAlert)
 	if err != nil {
 		return nil, fmt.Errorf("find alerts of store %s: %w", f.StoreID, err)
 	}
@@ -212,7 +212,7 @@ func (s *AlertService) FindWebhook(ctx context.Context, storeID string) (*qianmi
 	w := qianmian.Webhook{StoreID: storeID}
 	var secret []byte
 	var updated int64
-	err := s.db.read.QueryRowContext(ctx, `SELECT url, secret, updated_at FROM store_webhooks WHERE store_id = ?`,
+	err := s.db.reads.QueryRowContext(ctx, `SELECT url, secret, updated_at FROM store_webhooks WHERE store_id = ?`,
 		storeID).Scan(&w.URL, &secret, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "store %q has no webhook", storeID)
@@ -331,7 +331,7 @@ func (s *AlertService) ReleaseDelivery(ctx context.Context, alertSeq int64, at t
 // NextDeliveryAt returns when the earliest pending delivery is due; zero if none is.
 func (s *AlertService) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	err := s.db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM alert_deliveries
+	err := s.db.reads.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM alert_deliveries
 		WHERE next_attempt_at IS NOT NULL`).Scan(&next)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next delivery: %w", err)

@@ -179,7 +179,7 @@ func (s *AssortmentService) FindAssortments(ctx context.Context, filter qianmian
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY a.store_id, a.item_id` + limit
-	list, err := queryList(ctx, s.db.read, query, args, scanAssortment)
+	list, err := queryList(ctx, s.db.reads, query, args, scanAssortment)
 	if err != nil {
 		return nil, fmt.Errorf("find assortments: %w", err)
 	}

@@ -77,7 +77,7 @@ func scanSupplier(sc scanner) (*qianmian.Supplier, error) {
 
 // FindSupplierByID returns ENOTFOUND if there is no such supplier.
 func (s *SupplierService) FindSupplierByID(ctx context.Context, id string) (*qianmian.Supplier, error) {
-	row := s.db.read.QueryRowContext(ctx, `SELECT `+supplierColumns+` FROM suppliers WHERE id = ?`, id)
+	row := s.db.reads.QueryRowContext(ctx, `SELECT `+supplierColumns+` FROM suppliers WHERE id = ?`, id)
 	sp, err := scanSupplier(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "supplier %q not found", id)
@@ -93,7 +93,7 @@ func (s *SupplierService) FindSuppliers(ctx context.Context, page qianmian.Page)
 	if err != nil {
 		return nil, err
 	}
-	list, err := queryList(ctx, s.db.read, `SELECT `+supplierColumns+` FROM suppliers WHERE id > ? ORDER BY id`+limit,
+	list, err := queryList(ctx, s.db.reads, `SELECT `+supplierColumns+` FROM suppliers WHERE id > ? ORDER BY id`+limit,
 		[]any{page.After}, scanSupplier)
 	if err != nil {
 		return nil, fmt.Errorf("find suppliers: %w", err)
@@ -165,7 +165,7 @@ func scanStore(sc scanner) (*qianmian.Store, error) {
 
 // FindStoreByID returns ENOTFOUND if there is no such store.
 func (s *StoreService) FindStoreByID(ctx context.Context, id string) (*qianmian.Store, error) {
-	row := s.db.read.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id)
+	row := s.db.reads.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id)
 	st, err := scanStore(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "store %q not found", id)
@@ -185,7 +185,7 @@ func (s *StoreService) FindStores(ctx context.Context, filter qianmian.StoreFilt
 	if filter.Region != "" {
 		where, args = append(where, "region = ?"), append(args, filter.Region)
 	}
-	list, err := queryList(ctx, s.db.read, `SELECT `+storeColumns+` FROM stores WHERE `+
+	list, err := queryList(ctx, s.db.reads, `SELECT `+storeColumns+` FROM stores WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id`+limit, args, scanStore)
 	if err != nil {
 		return nil, fmt.Errorf("find stores: %w", err)
@@ -298,7 +298,7 @@ func scanItem(sc scanner) (*qianmian.Item, error) {
 
 // FindItemByID returns ENOTFOUND if there is no such item.
 func (s *ItemService) FindItemByID(ctx context.Context, id string) (*qianmian.Item, error) {
-	row := s.db.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id)
+	row := s.db.reads.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id)
 	it, err := scanItem(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "item %q not found", id)
@@ -327,7 +327,7 @@ func (s *ItemService) FindItems(ctx context.Context, filter qianmian.ItemFilter)
 		}
 		where, args = append(where, "id IN (SELECT value FROM json_each(?))"), append(args, string(ids))
 	}
-	list, err := queryList(ctx, s.db.read, `SELECT `+itemColumns+` FROM items WHERE `+
+	list, err := queryList(ctx, s.db.reads, `SELECT `+itemColumns+` FROM items WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id`+limit, args, scanItem)
 	if err != nil {
 		return nil, fmt.Errorf("find items: %w", err)

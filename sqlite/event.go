@@ -307,7 +307,7 @@ func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilt
 	if err != nil {
 		return nil, err
 	}
-	list, err := queryList(ctx, s.db.read, q, args, scanEvent)
+	list, err := queryList(ctx, s.db.reads, q, args, scanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("find events: %w", err)
 	}
@@ -325,7 +325,7 @@ func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilt
 			yield(nil, err)
 			return
 		}
-		rows, err := s.db.read.QueryContext(ctx, q, args...)
+		rows, err := s.db.reads.QueryContext(ctx, q, args...)
 		if err != nil {
 			yield(nil, fmt.Errorf("scan events: %w", err))
 			return
@@ -351,7 +351,7 @@ func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilt
 // event at the store.
 func (s *EventService) HasStoreInteraction(ctx context.Context, userID, storeID string) (bool, error) {
 	var ok bool
-	err := s.db.read.QueryRowContext(ctx, storeInteractionQuery, userID, storeID, userID, storeID).Scan(&ok)
+	err := s.db.reads.QueryRowContext(ctx, storeInteractionQuery, userID, storeID, userID, storeID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("store interaction of user %s at %s: %w", userID, storeID, err)
 	}
@@ -373,7 +373,7 @@ func (s *EventService) FindEventUsers(ctx context.Context, page qianmian.Page) (
 	if err != nil {
 		return nil, err
 	}
-	list, err := queryList(ctx, s.db.read, eventUsersQuery+limit, []any{page.After, page.After}, func(sc scanner) (string, error) {
+	list, err := queryList(ctx, s.db.reads, eventUsersQuery+limit, []any{page.After, page.After}, func(sc scanner) (string, error) {
 		var id string
 		err := sc.Scan(&id)
 		return id, err
@@ -394,7 +394,7 @@ const eventUsersQuery = `SELECT user_id FROM events WHERE user_id > ? AND user_i
 // CountEvents returns the number of stored events.
 func (s *EventService) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
+	if err := s.db.reads.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count events: %w", err)
 	}
 	return n, nil

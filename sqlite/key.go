@@ -59,7 +59,7 @@ func (s *KeyService) FindPrincipalByToken(ctx context.Context, token string) (qi
 	row, gen, ok := s.db.keys.get(id)
 	if !ok {
 		var revoked sql.NullInt64
-		err := s.db.read.QueryRowContext(ctx, `SELECT role, principal_id, secret_hash, revoked_at
+		err := s.db.reads.QueryRowContext(ctx, `SELECT role, principal_id, secret_hash, revoked_at
 			FROM api_keys WHERE id = ?`, id).Scan(&row.p.Role, &row.p.ID, &row.hash, &revoked)
 		switch {
 		case err == nil:

@@ -49,7 +49,7 @@ func (s *ModelStore) SaveModel(ctx context.Context, m *qianmian.ModelBlob) error
 func (s *ModelStore) LatestModel(ctx context.Context, name string) (*qianmian.ModelBlob, error) {
 	m := qianmian.ModelBlob{Name: name}
 	var created int64
-	err := s.db.read.QueryRowContext(ctx, `SELECT version, data, metrics, created_at FROM models
+	err := s.db.reads.QueryRowContext(ctx, `SELECT version, data, metrics, created_at FROM models
 		WHERE name = ? ORDER BY version DESC LIMIT 1`, name).Scan(&m.Version, &m.Data, &m.Metrics, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "no model named %q", name)

@@ -38,7 +38,7 @@ func (s *ProfileStore) DeleteProfileTag(ctx context.Context, userID, tag string)
 
 // FindDeletedTags returns the tags the user deleted, sorted.
 func (s *ProfileStore) FindDeletedTags(ctx context.Context, userID string) ([]string, error) {
-	tags, err := queryList(ctx, s.db.read, `SELECT tag FROM profile_deleted_tags WHERE user_id = ?
+	tags, err := queryList(ctx, s.db.reads, `SELECT tag FROM profile_deleted_tags WHERE user_id = ?
 		ORDER BY tag`, []any{userID}, func(sc scanner) (string, error) {
 		var t string
 		err := sc.Scan(&t)

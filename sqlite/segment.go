@@ -50,7 +50,7 @@ func scanSegment(sc scanner) (*qianmian.Segment, error) {
 
 // FindSegmentByID returns a segment.
 func (s *SegmentStore) FindSegmentByID(ctx context.Context, id string) (*qianmian.Segment, error) {
-	g, err := scanSegment(s.db.read.QueryRowContext(ctx,
+	g, err := scanSegment(s.db.reads.QueryRowContext(ctx,
 		`SELECT id, name, expression, created_at, updated_at FROM segments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "no segment %q", id)
@@ -63,7 +63,7 @@ func (s *SegmentStore) FindSegmentByID(ctx context.Context, id string) (*qianmia
 
 // FindSegments returns every segment, by id.
 func (s *SegmentStore) FindSegments(ctx context.Context) ([]*qianmian.Segment, error) {
-	list, err := queryList(ctx, s.db.read, `SELECT id, name, expression, created_at, updated_at
+	list, err := queryList(ctx, s.db.reads, `SELECT id, name, expression, created_at, updated_at
 		FROM segments ORDER BY id`, nil, scanSegment)
 	if err != nil {
 		return nil, fmt.Errorf("find segments: %w", err)

@@ -50,6 +50,7 @@ type DB struct {
 
 	write        *sql.DB // exactly one connection
 	read         *sql.DB
+	reads        *readStmts // read's prepared statements; see stmt.go
 	eventInserts [insertSizes]*sql.Stmt // on write; see insertEventsSQL
 	events       *eventWriter           // queues CreateEvents batches for write
 	consents     *readCache[consentRow] // user id → consent; see cache.go
@@ -158,6 +159,7 @@ func (db *DB) Open() error {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.read = r
+	db.reads = newReadStmts(r)
 	if err := r.Ping(); err != nil {
 		_ = db.Close()
 		return fmt.Errorf("sqlite: open readers: %w", err)
@@ -179,6 +181,10 @@ func (db *DB) dsn(params ...string) (string, error) {
 // Close closes both pools. It is safe to call on a DB that failed to open.
 func (db *DB) Close() error {
 	var errs []error
+	if db.reads != nil {
+		errs = append(errs, db.reads.Close())
+		db.reads = nil
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 		db.read = nil

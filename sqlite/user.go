@@ -163,7 +163,7 @@ type consentRow struct {
 func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
 	row, gen, ok := s.db.consents.get(id)
 	if !ok {
-		err := s.db.read.QueryRowContext(ctx, `SELECT consent_personalization, consent_marketing,
+		err := s.db.reads.QueryRowContext(ctx, `SELECT consent_personalization, consent_marketing,
 			consent_analytics, consent_store_alerts FROM users WHERE id = ?`, id).Scan(
 			&row.c.Personalization, &row.c.Marketing, &row.c.Analytics, &row.c.StoreAlerts)
 		switch {
@@ -183,7 +183,7 @@ func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Cons
 
 // FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
 func (s *UserService) FindUserByID(ctx context.Context, id string) (*qianmian.User, error) {
-	u, err := s.scanUser(s.db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := s.scanUser(s.db.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "user %q not found", id)
 	} else if err != nil {
@@ -198,7 +198,7 @@ func (s *UserService) FindUsers(ctx context.Context, page qianmian.Page) ([]*qia
 	if err != nil {
 		return nil, err
 	}
-	list, err := queryList(ctx, s.db.read, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id`+limit,
+	list, err := queryList(ctx, s.db.reads, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id`+limit,
 		[]any{page.After}, s.scanUser)
 	if err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
@@ -275,7 +275,7 @@ func (s *IdentityService) LinkIdentity(ctx context.Context, ref qianmian.Identit
 // ResolveIdentity returns the user ref is linked to; ENOTFOUND if it is not linked.
 func (s *IdentityService) ResolveIdentity(ctx context.Context, ref qianmian.IdentityRef) (string, error) {
 	var userID string
-	err := s.db.read.QueryRowContext(ctx, `SELECT user_id FROM identities WHERE key = ?`, ref.Key()).Scan(&userID)
+	err := s.db.reads.QueryRowContext(ctx, `SELECT user_id FROM identities WHERE key = ?`, ref.Key()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", qianmian.Errorf(qianmian.ENOTFOUND, "identity %s is not linked", ref.Key())
 	} else if err != nil {
@@ -286,7 +286,7 @@ func (s *IdentityService) ResolveIdentity(ctx context.Context, ref qianmian.Iden
 
 // FindIdentities lists the identities linked to userID, oldest link first.
 func (s *IdentityService) FindIdentities(ctx context.Context, userID string) ([]*qianmian.Identity, error) {
-	list, err := queryList(ctx, s.db.read, `SELECT channel, type, value, user_id, linked_at
+	list, err := queryList(ctx, s.db.reads, `SELECT channel, type, value, user_id, linked_at
 		FROM identities WHERE user_id = ? ORDER BY linked_at, key`, []any{userID},
 		func(sc scanner) (*qianmian.Identity, error) {
 			var id qianmian.Identity
