@@ -50,7 +50,7 @@ type DB struct {
 
 	write        *sql.DB // exactly one connection
 	read         *sql.DB
-	reads        *readStmts // read's prepared statements; see stmt.go
+	reads        *readStmts             // read's prepared statements; see stmt.go
 	eventInserts [insertSizes]*sql.Stmt // on write; see insertEventsSQL
 	events       *eventWriter           // queues CreateEvents batches for write
 	consents     *readCache[consentRow] // user id → consent; see cache.go
