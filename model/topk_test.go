@@ -98,3 +98,29 @@ func BenchmarkTopK(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTopK_SortAll is the obvious way TopK replaces, for its before and after: order
+// every index by score and keep the first k.
+func BenchmarkTopK_SortAll(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			scores := randomScores(n, 42)
+			b.ReportAllocs()
+			for b.Loop() {
+				idx := make([]int32, 0, n)
+				for i, s := range scores {
+					if s == s {
+						idx = append(idx, int32(i))
+					}
+				}
+				slices.SortFunc(idx, func(x, y int32) int {
+					if c := cmp.Compare(scores[y], scores[x]); c != 0 {
+						return c
+					}
+					return cmp.Compare(x, y)
+				})
+				_ = idx[:min(20, len(idx))]
+			}
+		})
+	}
+}
