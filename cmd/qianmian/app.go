@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +92,10 @@ func sqlitePath(dsn string) string {
 func (m *Main) OpenStorage(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
+	}
+	if limit, _ := parseBytes(m.Config.MemoryLimit); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		m.Logger.Info("memory limit", "bytes", limit)
 	}
 	m.Bus = inmem.NewBus()
 	m.closers = append(m.closers, m.Bus.Close)

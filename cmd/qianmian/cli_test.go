@@ -129,6 +129,8 @@ func TestCLI_UsageErrorsExit2(t *testing.T) {
 		{"KeysStoreWithoutID", []string{"keys", "create", "--dsn", dsn, "--role", "store"}, "--id"},
 		{"KeysUnknownStore", []string{"keys", "create", "--dsn", dsn, "--role", "store", "--id", "nope"}, "no store"},
 		{"BadLogLevel", []string{"migrate", "--dsn", dsn, "--log-level", "loud"}, "log-level"},
+		{"BadMemoryLimit", []string{"migrate", "--dsn", dsn, "--memory-limit", "lots"}, "memory-limit"},
+		{"NegativeMemoryLimit", []string{"train", "--dsn", dsn, "--memory-limit", "-1GiB"}, "memory-limit"},
 		{"PostgresNotInThisBuild", []string{"migrate", "--dsn", "postgres://x"}, "dsn"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

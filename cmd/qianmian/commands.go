@@ -141,11 +141,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	m := NewMain(stderr)
 	fs := flag.NewFlagSet("qianmian train", flag.ContinueOnError)
 	m.Config.storageFlags(fs)
+	fs.StringVar(&m.Config.DebugAddr, "debug-addr", envOr("QIANMIAN_DEBUG_ADDR", m.Config.DebugAddr),
+		"listen address of the Go profiler (/debug/pprof/, heap profiles of a training run); empty serves none (env QIANMIAN_DEBUG_ADDR)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	m.Logger = m.Config.newLogger(stderr)
 	defer m.Close()
+	if err := m.openDebug(); err != nil {
+		return err
+	}
 	if err := m.OpenStorage(ctx); err != nil {
 		return err
 	}

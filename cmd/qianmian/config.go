@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ type Config struct {
 	KeyFile       string        // where the key is kept when EncryptionKey is empty
 	LogLevel      string        // debug, info, warn, error
 	LogFormat     string        // json or text
+	MemoryLimit   string        // soft limit of the Go heap ("6GiB"); "" leaves GOMEMLIMIT's
 }
 
 // DefaultConfig returns a Config that runs one node on SQLite in the working directory.
@@ -52,7 +55,35 @@ func (c Config) Validate() error {
 	default:
 		return qianmian.Invalid("log-format", "must be json or text, not %q", c.LogFormat)
 	}
+	if _, err := parseBytes(c.MemoryLimit); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseBytes reads a size such as 6GiB, 512MiB, 6GB or 1073741824 (bytes); "" and "0" are 0,
+// no limit. Errors name the memory-limit flag.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || v != v || v*mult > math.MaxInt64/2 {
+		return 0, qianmian.Invalid("memory-limit", "must be a size such as 6GiB, 512MiB or a number of bytes, not %q", s)
+	}
+	return int64(v * mult), nil
 }
 
 // storageFlags registers the flags that say where data lives.
@@ -62,6 +93,8 @@ func (c *Config) storageFlags(fs *flag.FlagSet) {
 		"AES-256 key for personal fields, 64 hex chars or base64 (env QIANMIAN_ENCRYPTION_KEY)")
 	fs.StringVar(&c.KeyFile, "key-file", envOr("QIANMIAN_KEY_FILE", c.KeyFile),
 		"file holding the encryption key when -encryption-key is empty; created if missing (default: beside the database) (env QIANMIAN_KEY_FILE)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", envOr("QIANMIAN_MEMORY_LIMIT", c.MemoryLimit),
+		"soft limit of the Go heap, e.g. 6GiB: the collector works harder as the heap nears it, which keeps a training run's transient garbage from doubling the process (default: GOMEMLIMIT, else none) (env QIANMIAN_MEMORY_LIMIT)")
 	c.logFlags(fs)
 }
 
