@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"sync"
 )
 
 // IALSConfig holds the hyperparameters of IALS. Start from DefaultIALSConfig.
@@ -173,9 +175,11 @@ func (m *IALS) Fit(ctx context.Context, d *Dataset) error {
 func (m *IALS) foldInAll(d *Dataset, workers int) {
 	k := m.k
 	ialsParallel(m.numUsers, 16, workers, func(_, lo, hi int) {
+		s := ialsFoldPool.Get().(*ialsFold)
+		defer ialsFoldPool.Put(s)
 		for u := lo; u < hi; u++ {
 			items, weights, times := d.Row(int32(u))
-			copy(m.users[u*k:(u+1)*k], m.FoldIn(items, weights, times))
+			m.foldInto(m.users[u*k:(u+1)*k], items, weights, times, s)
 		}
 	})
 }
@@ -270,15 +274,40 @@ func (m *IALS) scoreVector(x, dst []float32) {
 // vectors with the recency weighting of HistoryHalfLife. It serves a user who arrived, or
 // whose history changed, after Fit; items outside the model are ignored.
 func (m *IALS) FoldIn(items []int32, weights []float32, times []int64) []float32 {
+	x := make([]float32, m.k)
+	s := ialsFoldPool.Get().(*ialsFold)
+	m.foldInto(x, items, weights, times, s)
+	ialsFoldPool.Put(s)
+	return x
+}
+
+// ialsFold is a fold-in's scratch: the k×k system, its right-hand side and a row, in
+// float64, and the history's decay. A fold-in at the default k = 64 needs 34 KB of it, so it is
+// reused: the fit folds every user in, and serving folds in one per request.
+type ialsFold struct {
+	buf   []float64
+	decay []float32
+	x     []float32 // ScoreHistorySubset's user vector
+}
+
+var ialsFoldPool = sync.Pool{New: func() any { return new(ialsFold) }}
+
+// foldInto writes FoldIn's vector into x (length k), with s as scratch.
+func (m *IALS) foldInto(x []float32, items []int32, weights []float32, times []int64, s *ialsFold) {
 	k := m.k
 	alpha := m.Config.Alpha
 	if m.Config.HistoryHalfLife > 0 && m.Config.HistoryAlpha > 0 {
 		alpha = m.Config.HistoryAlpha
 	}
-	decay := HistoryDecay(make([]float32, 0, len(items)), items, times, float64(m.Config.HistoryHalfLife))
-	buf := make([]float64, k*k+2*k)
+	s.decay = HistoryDecay(s.decay[:0], items, times, float64(m.Config.HistoryHalfLife))
+	decay := s.decay
+	if cap(s.buf) < k*k+2*k {
+		s.buf = make([]float64, k*k+2*k)
+	}
+	buf := s.buf[:k*k+2*k]
 	a, b, y64 := buf[:k*k], buf[k*k:k*k+k], buf[k*k+k:]
 	copy(a, m.gram)
+	clear(b)
 	var mass float64
 	for q, i := range items {
 		y := m.ItemFactors(i)
@@ -296,14 +325,14 @@ func (m *IALS) FoldIn(items []int32, weights []float32, times []int64) []float32
 	for j := 0; j < k; j++ {
 		a[j*k+j] += reg
 	}
-	x := make([]float32, k)
+	x = x[:k]
 	if !ialsCholeskySolve(a, b, k) {
-		return x
+		clear(x)
+		return
 	}
 	for j, v := range b {
 		x[j] = float32(v)
 	}
-	return x
 }
 
 // ScoreHistory writes into dst the score of every item for a user with the given history,
@@ -315,8 +344,13 @@ func (m *IALS) ScoreHistory(items []int32, weights []float32, times []int64, dst
 // ScoreHistorySubset scores the items of subset only: one fold-in and a dot product per
 // item, so a store's few thousand items cost a fraction of the catalogue.
 func (m *IALS) ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
-	x := m.FoldIn(items, weights, times)
+	s := ialsFoldPool.Get().(*ialsFold)
+	defer ialsFoldPool.Put(s)
 	k := m.k
+	// The vector rides at the end of the scratch: no allocation per request.
+	s.x = slices.Grow(s.x[:0], k)[:k]
+	x := s.x
+	m.foldInto(x, items, weights, times, s)
 	for _, i := range subset {
 		switch {
 		case i < 0 || int(i) >= len(dst):

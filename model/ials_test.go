@@ -316,6 +316,41 @@ func TestIALSFamily(t *testing.T) {
 	}
 }
 
+// TestIALS_FoldInScratchReused: fold-ins share pooled scratch; a fold-in after others (of
+// longer and shorter histories, so the scratch holds their leftovers) gives the same floats
+// as the first, and scoring a subset allocates no scratch per request.
+func TestIALS_FoldInScratchReused(t *testing.T) {
+	d := syntheticWorld(300, 120, 4000, 7)
+	c := model.DefaultIALSConfig()
+	c.Factors, c.HistoryHalfLife = 24, 30*86400
+	m := fitIALS(t, c, d)
+	items, weights, times := d.Row(5)
+	first := m.FoldIn(items, weights, times)
+	subset := []int32{0, 3, 17, 40, 119}
+	dst := make([]float32, d.NumItems())
+	for u := int32(0); u < 50; u++ {
+		hi, hw, ht := d.Row(u)
+		m.ScoreHistorySubset(hi, hw, ht, subset, dst)
+		_ = m.FoldIn(hi, hw, ht)
+	}
+	if again := m.FoldIn(items, weights, times); !slices.Equal(again, first) {
+		t.Fatalf("fold-in after reuse differs:\n%v\n%v", again, first)
+	}
+	m.ScoreHistorySubset(items, weights, times, subset, dst)
+	full := make([]float32, d.NumItems())
+	m.ScoreHistory(items, weights, times, full)
+	for _, i := range subset {
+		if dst[i] != full[i] {
+			t.Errorf("item %d: subset score %v, full score %v", i, dst[i], full[i])
+		}
+	}
+	// One allocation is HistoryDecay's ordering of the history; the k×k system and the
+	// user vector come from the pool.
+	if a := testing.AllocsPerRun(100, func() { m.ScoreHistorySubset(items, weights, times, subset, dst) }); a > 1 {
+		t.Errorf("ScoreHistorySubset allocates %.1f times per call, want at most 1", a)
+	}
+}
+
 func BenchmarkIALS_Fit(b *testing.B) {
 	for _, s := range []struct {
 		name  string
