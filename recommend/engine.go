@@ -34,6 +34,7 @@ type Engine struct {
 	Config EngineConfig
 
 	cfg      EngineConfig // Config with defaults, fixed at Open
+	ranking  chan struct{} // a token per ranking in progress; see EngineConfig.MaxRanking
 	snap     atomic.Pointer[snapshot]
 	live     *liveState
 	reloadMu sync.Mutex
@@ -76,6 +77,7 @@ func (e *Engine) Open(ctx context.Context) error {
 	e.cfg = e.Config.withDefaults()
 	e.live = newLiveState(&e.cfg)
 	e.cache = newResponseCache(e.cfg.CacheSize, e.cfg.CacheTTL.Nanoseconds())
+	e.ranking = make(chan struct{}, e.cfg.MaxRanking)
 	e.reg = registry{items: model.NewIDMap(0), cats: model.NewIDMap(0)}
 
 	// Subscribe before loading so no event committed during the load is missed; the bus
@@ -358,3 +360,24 @@ func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*s
 	}
 	return s, nil
 }
+
+// startRanking waits for a ranking slot (EngineConfig.MaxRanking), or for ctx to end; the
+// caller calls the returned func when done.
+func (e *Engine) startRanking(ctx context.Context) (func(), error) {
+	select {
+	case e.ranking <- struct{}{}:
+		return e.doneRanking, nil
+	default:
+	}
+	select {
+	case e.ranking <- struct{}{}:
+		return e.doneRanking, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (e *Engine) doneRanking() { <-e.ranking }
+
+// RankingSlots reports the rankings in progress and the bound on them.
+func (e *Engine) RankingSlots() (busy, limit int) { return len(e.ranking), cap(e.ranking) }

@@ -146,6 +146,11 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 	if at.IsZero() {
 		at = e.Now()
 	}
+	done, err := e.startRanking(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	sc := e.scratch(snap)
 	defer e.pool.Put(sc)
 	q := &query{e: e, snap: snap, st: st, sc: sc, now: at.Unix(), n: req.N, w: e.cfg.Blend}

@@ -31,6 +31,11 @@ func (e *Engine) Similar(ctx context.Context, storeID, itemID string, n int) (*q
 	if base < 0 || snap.items[base].id == "" {
 		return nil, qianmian.Errorf(qianmian.ENOTFOUND, "item %q not found", itemID)
 	}
+	done, err := e.startRanking(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	sc := e.scratch(snap)
 	defer e.pool.Put(sc)
 	sim := similarRanking{snap: snap, st: st, sc: sc, base: base, n: n}

@@ -238,6 +238,10 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
 	registerCacheMetrics(s.Registry, e.CacheStats)
+	s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "qianmian_rankings_in_progress",
+		Help: "Rankings being computed now; at most the engine's MaxRanking, the rest wait.",
+	}, func() float64 { busy, _ := e.RankingSlots(); return float64(busy) }))
 	closeAlerts, err := m.openAlerts(ctx, s)
 	if err != nil {
 		return err
