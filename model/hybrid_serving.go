@@ -29,6 +29,9 @@ func (m *Hybrid) WriteServing(w io.Writer) (int64, error) {
 		if _, err := newServingBase(base.Name()); !ok || err != nil {
 			return 0, fmt.Errorf("model: hybrid: base %q cannot be saved for serving", base.Name())
 		}
+		if ials, ok := base.(*IALS); ok {
+			wt = ials.WithoutUsers() // served histories are folded in
+		}
 		writers[b] = wt
 	}
 	n, err := m.WriteTo(w)

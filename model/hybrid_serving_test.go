@@ -133,3 +133,56 @@ func TestHybrid_RefitKeepsRanker(t *testing.T) {
 		t.Fatalf("after Refit user 250 still gets the popularity ranking %v", top)
 	}
 }
+
+// TestHybrid_ServingLeavesOutIALSUsers: the serving artefact carries iALS's item vectors but
+// not the fitted users' (serving folds histories in), so it is smaller by exactly those
+// vectors, and the histories score the same.
+func TestHybrid_ServingLeavesOutIALSUsers(t *testing.T) {
+	t.Parallel()
+	d, f := blendWorld()
+	ials := &model.IALS{Config: model.DefaultIALSConfig()}
+	h := fastHybrid([]model.Model{ials, &model.Content{Config: model.DefaultContentConfig(), Features: f}})
+	h.Features = f
+	if err := h.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	var fitted, served bytes.Buffer
+	if _, err := ials.WriteTo(&fitted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ials.WithoutUsers().WriteTo(&served); err != nil {
+		t.Fatal(err)
+	}
+	if saved, want := fitted.Len()-served.Len(), d.NumUsers()*ials.NumFactors()*4; saved != want {
+		t.Errorf("leaving the users out saved %d bytes, want %d (%d users × %d factors × 4)", saved, want, d.NumUsers(), ials.NumFactors())
+	}
+	if ials.UserFactors(0) == nil {
+		t.Fatal("WithoutUsers changed the fitted model")
+	}
+	var buf bytes.Buffer
+	if _, err := h.WriteServing(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := new(model.Hybrid)
+	if _, err := r.ReadServing(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var rials *model.IALS
+	for _, b := range r.Bases {
+		if m, ok := b.(*model.IALS); ok {
+			rials = m
+		}
+	}
+	if rials == nil || rials.UserFactors(0) != nil || rials.ItemFactors(0) == nil {
+		t.Fatalf("served iALS: %v (user 0 vector %v)", rials != nil, rials != nil && rials.UserFactors(0) != nil)
+	}
+	sa, sb := make([]float32, d.NumItems()), make([]float32, d.NumItems())
+	for u := int32(0); u < 40; u++ {
+		items, weights, times := d.Sequence(u)
+		h.ScoreHistory(items, weights, times, sa)
+		r.ScoreHistory(items, weights, times, sb)
+		if !slices.Equal(sa, sb) {
+			t.Fatalf("user %d scores differently once served", u)
+		}
+	}
+}

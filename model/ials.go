@@ -388,6 +388,16 @@ func (m *IALS) WriteTo(w io.Writer) (int64, error) {
 	return e.finish()
 }
 
+// WithoutUsers returns m without its fitted users' vectors, sharing the item vectors: what
+// serving needs, since it folds every visitor's live history in (FoldIn, ScoreHistory) and
+// never scores a fitted user by index. In the large world the users' vectors are 273 MB of
+// a 589 MB artefact. ScoreUser of the copy scores 0 for every user, as for one outside the model.
+func (m *IALS) WithoutUsers() *IALS {
+	c := *m
+	c.users, c.numUsers = nil, 0
+	return &c
+}
+
 // ReadFrom replaces m with an artefact written by WriteTo, reading exactly its bytes.
 func (m *IALS) ReadFrom(r io.Reader) (int64, error) {
 	d := newDecoder(r)

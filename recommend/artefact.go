@@ -105,7 +105,11 @@ func (a *artefact) encode() ([]byte, error) {
 	}
 	buf.Write(le.AppendUint32(nil, uint32(len(a.LearnedName))))
 	buf.WriteString(a.LearnedName)
-	if _, err := a.Learned.WriteTo(&buf); err != nil {
+	learned := io.WriterTo(a.Learned)
+	if ials, ok := a.Learned.(*model.IALS); ok {
+		learned = ials.WithoutUsers() // the engine folds every visitor's history in
+	}
+	if _, err := learned.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("write %s: %w", a.LearnedName, err)
 	}
 	return buf.Bytes(), nil

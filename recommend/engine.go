@@ -33,7 +33,7 @@ type Engine struct {
 	Now    func() time.Time // defaults to time.Now
 	Config EngineConfig
 
-	cfg      EngineConfig // Config with defaults, fixed at Open
+	cfg      EngineConfig  // Config with defaults, fixed at Open
 	ranking  chan struct{} // a token per ranking in progress; see EngineConfig.MaxRanking
 	snap     atomic.Pointer[snapshot]
 	live     *liveState
