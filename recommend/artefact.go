@@ -72,9 +72,43 @@ const (
 )
 
 // encode returns the artefact's bytes: a magic and version header, the trained-at time,
-// then each part's own versioned stream.
+// then each part's own versioned stream. It writes the artefact twice, first only counting
+// the bytes, so the result is allocated once at its size: a growing buffer would hold the
+// old and the new copy at once, on top of the training data (hundreds of MB in the large
+// world).
 func (a *artefact) encode() ([]byte, error) {
-	var buf bytes.Buffer
+	var n countingWriter
+	if err := a.writeTo(&n); err != nil {
+		return nil, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n))
+	if err := a.writeTo(buf); err != nil {
+		return nil, err
+	}
+	if buf.Len() != int(n) {
+		return nil, fmt.Errorf("artefact: %d bytes written, %d counted", buf.Len(), n)
+	}
+	return buf.Bytes(), nil
+}
+
+// countingWriter counts what is written to it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+func (c *countingWriter) WriteString(s string) (int, error) {
+	*c += countingWriter(len(s))
+	return len(s), nil
+}
+
+// writeTo writes the artefact to buf.
+func (a *artefact) writeTo(buf interface {
+	io.Writer
+	io.StringWriter
+}) error {
 	buf.WriteString(artefactMagic)
 	le := binary.LittleEndian
 	buf.Write(le.AppendUint32(nil, artefactVersion))
@@ -89,19 +123,19 @@ func (a *artefact) encode() ([]byte, error) {
 		parts = append(parts, a.Neighbors)
 	}
 	for _, p := range parts {
-		if _, err := p.WriteTo(&buf); err != nil {
-			return nil, err
+		if _, err := p.WriteTo(buf); err != nil {
+			return err
 		}
 	}
-	if err := writeVector(&buf, a.RebuyRates); err != nil {
-		return nil, err
+	if err := writeVector(buf, a.RebuyRates); err != nil {
+		return err
 	}
-	if err := writeVector(&buf, a.Rebuy); err != nil {
-		return nil, err
+	if err := writeVector(buf, a.Rebuy); err != nil {
+		return err
 	}
 	if a.Learned == nil {
 		buf.Write(le.AppendUint32(nil, 0))
-		return buf.Bytes(), nil
+		return nil
 	}
 	buf.Write(le.AppendUint32(nil, uint32(len(a.LearnedName))))
 	buf.WriteString(a.LearnedName)
@@ -109,10 +143,10 @@ func (a *artefact) encode() ([]byte, error) {
 	if ials, ok := a.Learned.(*model.IALS); ok {
 		learned = ials.WithoutUsers() // the engine folds every visitor's history in
 	}
-	if _, err := learned.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("write %s: %w", a.LearnedName, err)
+	if _, err := learned.WriteTo(buf); err != nil {
+		return fmt.Errorf("write %s: %w", a.LearnedName, err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // decodeArtefact parses what encode wrote.
