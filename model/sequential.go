@@ -183,7 +183,9 @@ func appendStep(hist []int32, item int32) []int32 {
 // seqScratch is one scorer's sparse accumulators.
 type seqScratch struct {
 	a, b  seqAcc
-	first []int32 // twoStep's strongest first steps
+	first []int32  // twoStep's strongest first steps
+	mark  []uint32 // subset entries seen, by generation
+	gen   uint32
 }
 
 // seqStronger orders items by val, highest first, then by index: a total order, so the
@@ -269,6 +271,30 @@ func (a *seqAcc) flush(dst []float32, weight float32) {
 	a.reset()
 }
 
+// flushOnly is flush for the entries of only (any order, repeats and out-of-range entries
+// allowed): the same normalisation by the maximum over every touched entry, but only the
+// entries a caller will read are written, each once. A store's stock is a few hundred
+// items; a two-step expansion touches tens of thousands.
+func (a *seqAcc) flushOnly(dst []float32, weight float32, only []int32) {
+	var top float32
+	for _, j := range a.touched {
+		top = max(top, a.val[j])
+	}
+	if top > 0 && weight != 0 {
+		f := weight / top
+		for _, j := range only {
+			if j < 0 || int(j) >= len(a.val) {
+				continue
+			}
+			if v := a.val[j]; v != 0 {
+				dst[j] += f * v
+				a.val[j] = 0 // consumed: a repeat of j in only adds nothing more
+			}
+		}
+	}
+	a.reset()
+}
+
 func (a *seqAcc) reset() {
 	for _, j := range a.touched {
 		a.val[j] = 0
@@ -311,10 +337,17 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 		w *= c.HistoryDecay
 	}
 	scored := len(s.a.touched) > 0
-	s.a.flush(dst, 1)
+	flush := func(a *seqAcc, weight float32) {
+		if subset == nil {
+			a.flush(dst, weight)
+		} else {
+			a.flushOnly(dst, weight, subset)
+		}
+	}
+	flush(&s.a, 1)
 
 	if c.TwoStep > 0 && len(m.scale) == m.n {
-		m.twoStep(s, recent, dst)
+		m.twoStep(s, recent, dst, flush)
 	}
 	if c.Similarity > 0 {
 		recent = hist[max(0, len(hist)-c.SimilarityHistory):]
@@ -325,7 +358,7 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 			w *= c.SimilarityDecay
 		}
 		scored = scored || len(s.a.touched) > 0
-		s.a.flush(dst, c.Similarity)
+		flush(&s.a, c.Similarity)
 	}
 	if c.Repeat > 0 {
 		recent = hist[max(0, len(hist)-c.History):]
@@ -348,8 +381,14 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 			}
 			return
 		}
+		// Once per item: the hybrid's list repeats history items that are also in stock.
+		s.gen++
+		if s.gen == 0 || len(s.mark) != m.n {
+			s.mark, s.gen = make([]uint32, m.n), 1
+		}
 		for _, j := range subset {
-			if j >= 0 && int(j) < m.n {
+			if j >= 0 && int(j) < m.n && s.mark[j] != s.gen {
+				s.mark[j] = s.gen
 				dst[j] += p * m.pop[j]
 			}
 		}
@@ -357,7 +396,7 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 }
 
 // twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1.
-func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32) {
+func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32, flush func(*seqAcc, float32)) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		i := recent[k]
@@ -375,5 +414,5 @@ func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32) {
 		s.b.add(idx, val, s.a.val[j]*m.scale[j])
 	}
 	s.a.reset()
-	s.b.flush(dst, m.Config.TwoStep)
+	flush(&s.b, m.Config.TwoStep)
 }

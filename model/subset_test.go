@@ -115,6 +115,18 @@ func TestSubsetScorers_SparseBases(t *testing.T) {
 					nonzero++
 				}
 			}
+			// As the hybrid asks: the stock, then the history, which may repeat stock items
+			// and itself; each entry must still be scored once.
+			list := append(append(append([]int32{}, third...), items...), third[:5]...)
+			for i := range sub {
+				sub[i] = float32(math.NaN())
+			}
+			m.ScoreHistorySubset(items, weights, times, list, sub)
+			for _, i := range list {
+				if sub[i] != full[i] {
+					t.Fatalf("%T user %d item %d of a list with repeats: subset score %v, ScoreHistory %v", m, u, i, sub[i], full[i])
+				}
+			}
 		}
 		if nonzero == 0 {
 			t.Fatalf("%T: every subset score is 0; the comparison proves nothing", m)
