@@ -27,7 +27,9 @@ func TestCipher_RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(ct, []byte(plain)) {
+		// A one-byte plaintext turns up in ~30 random bytes one time in nine; four bytes or
+		// more by chance about once in 10⁸ runs.
+		if len(plain) >= 4 && bytes.Contains(ct, []byte(plain)) {
 			t.Fatalf("ciphertext of %q contains the plaintext", plain)
 		}
 		got, err := c.Decrypt(ct)
