@@ -96,6 +96,9 @@ type ModelStore interface {
 	SaveModel(ctx context.Context, m *ModelBlob) error
 	// LatestModel returns the newest version of the named model; ENOTFOUND if none.
 	LatestModel(ctx context.Context, name string) (*ModelBlob, error)
+	// LatestModelVersion returns the newest version number of the named model without its
+	// data, so a node can poll for a new model cheaply; ENOTFOUND if none.
+	LatestModelVersion(ctx context.Context, name string) (int64, error)
 }
 
 // FieldCipher encrypts personal fields at rest.

@@ -30,8 +30,9 @@ func (r *Recommender) Similar(ctx context.Context, storeID, itemID string, n int
 
 // ModelStore is a mock of qianmian.ModelStore.
 type ModelStore struct {
-	SaveModelFn   func(ctx context.Context, m *qianmian.ModelBlob) error
-	LatestModelFn func(ctx context.Context, name string) (*qianmian.ModelBlob, error)
+	SaveModelFn          func(ctx context.Context, m *qianmian.ModelBlob) error
+	LatestModelFn        func(ctx context.Context, name string) (*qianmian.ModelBlob, error)
+	LatestModelVersionFn func(ctx context.Context, name string) (int64, error)
 }
 
 // SaveModel calls SaveModelFn.
@@ -42,6 +43,11 @@ func (s *ModelStore) SaveModel(ctx context.Context, m *qianmian.ModelBlob) error
 // LatestModel calls LatestModelFn.
 func (s *ModelStore) LatestModel(ctx context.Context, name string) (*qianmian.ModelBlob, error) {
 	return s.LatestModelFn(ctx, name)
+}
+
+// LatestModelVersion calls LatestModelVersionFn.
+func (s *ModelStore) LatestModelVersion(ctx context.Context, name string) (int64, error) {
+	return s.LatestModelVersionFn(ctx, name)
 }
 
 // FieldCipher is a mock of qianmian.FieldCipher.

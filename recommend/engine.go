@@ -177,6 +177,17 @@ func (e *Engine) Reload(ctx context.Context) error {
 // loadModel returns the newest trained artefact, reusing the decoded one when the version
 // has not changed, or a popularity fallback fitted on recent events when none exists.
 func (e *Engine) loadModel(ctx context.Context, c *catalog) (*artefact, int64, error) {
+	if cur := e.snap.Load(); cur != nil && cur.version > 0 && e.art != nil {
+		// A periodic reload usually finds the same model: ask for its version alone rather
+		// than read the artefact (hundreds of MB in a large world) to find that out.
+		v, err := e.Models.LatestModelVersion(ctx, e.cfg.ModelName)
+		if err != nil {
+			return nil, 0, fmt.Errorf("load model %s: %w", e.cfg.ModelName, err)
+		}
+		if v == cur.version {
+			return e.art, v, nil
+		}
+	}
 	blob, err := e.Models.LatestModel(ctx, e.cfg.ModelName)
 	switch {
 	case qianmian.ErrorCode(err) == qianmian.ENOTFOUND:

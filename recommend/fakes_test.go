@@ -379,6 +379,14 @@ func (db *fakeDB) LatestModel(ctx context.Context, name string) (*qianmian.Model
 	return vs[len(vs)-1], nil
 }
 
+func (db *fakeDB) LatestModelVersion(ctx context.Context, name string) (int64, error) {
+	m, err := db.LatestModel(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return m.Version, nil
+}
+
 // inStock returns the ids of the store's in-stock, active items.
 func (db *fakeDB) inStock(store string) map[string]bool {
 	db.mu.Lock()

@@ -45,6 +45,20 @@ func (s *ModelStore) SaveModel(ctx context.Context, m *qianmian.ModelBlob) error
 	return nil
 }
 
+// LatestModelVersion returns the newest version of the named model, reading only the
+// primary key; ENOTFOUND if none.
+func (s *ModelStore) LatestModelVersion(ctx context.Context, name string) (int64, error) {
+	var version sql.NullInt64
+	err := s.db.reads.QueryRowContext(ctx, `SELECT MAX(version) FROM models WHERE name = ?`, name).Scan(&version)
+	if err != nil {
+		return 0, fmt.Errorf("latest model version %s: %w", name, err)
+	}
+	if !version.Valid {
+		return 0, qianmian.Errorf(qianmian.ENOTFOUND, "no model named %q", name)
+	}
+	return version.Int64, nil
+}
+
 // LatestModel returns the newest version of the named model; ENOTFOUND if none.
 func (s *ModelStore) LatestModel(ctx context.Context, name string) (*qianmian.ModelBlob, error) {
 	m := qianmian.ModelBlob{Name: name}

@@ -204,6 +204,7 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	e := recommend.NewEngine()
 	e.Items, e.Stores, e.Assortments, e.Users, e.Events = m.Items, m.Stores, m.Assortments, m.Users, m.Events
 	e.Models, e.Bus, e.Logger = m.Models, m.Bus, m.Logger
+	e.Config.ReloadEvery = m.Config.ReloadEvery
 	if err := e.Open(ctx); err != nil {
 		return fmt.Errorf("open engine: %w", err)
 	}

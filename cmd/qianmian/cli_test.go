@@ -131,6 +131,7 @@ func TestCLI_UsageErrorsExit2(t *testing.T) {
 		{"BadLogLevel", []string{"migrate", "--dsn", dsn, "--log-level", "loud"}, "log-level"},
 		{"BadMemoryLimit", []string{"migrate", "--dsn", dsn, "--memory-limit", "lots"}, "memory-limit"},
 		{"NegativeMemoryLimit", []string{"train", "--dsn", dsn, "--memory-limit", "-1GiB"}, "memory-limit"},
+		{"NegativeReloadEvery", []string{"serve", "--dsn", dsn, "--reload-every", "-1m"}, "reload-every"},
 		{"PostgresNotInThisBuild", []string{"migrate", "--dsn", "postgres://x"}, "dsn"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

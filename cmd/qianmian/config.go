@@ -21,6 +21,7 @@ type Config struct {
 	HTTPAddr      string        // listen address, "127.0.0.1:0" picks a free port
 	DebugAddr     string        // listen address of net/http/pprof; "" serves none
 	TrainEvery    time.Duration // background retraining interval; 0 disables it
+	ReloadEvery   time.Duration // how often to look for a model trained by another process; 0 never
 	EncryptionKey string        // 32-byte key for personal fields, hex or base64
 	KeyFile       string        // where the key is kept when EncryptionKey is empty
 	LogLevel      string        // debug, info, warn, error
@@ -46,6 +47,9 @@ func (c Config) Validate() error {
 	}
 	if c.TrainEvery < 0 {
 		return qianmian.Invalid("train-every", "must not be negative")
+	}
+	if c.ReloadEvery < 0 {
+		return qianmian.Invalid("reload-every", "must not be negative")
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
@@ -112,6 +116,8 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 		"listen address of the Go profiler (/debug/pprof/), e.g. 127.0.0.1:6060; empty serves none (env QIANMIAN_DEBUG_ADDR)")
 	fs.DurationVar(&c.TrainEvery, "train-every", envDuration("QIANMIAN_TRAIN_EVERY", c.TrainEvery),
 		"retrain in the background this often; 0 disables (env QIANMIAN_TRAIN_EVERY)")
+	fs.DurationVar(&c.ReloadEvery, "reload-every", envDuration("QIANMIAN_RELOAD_EVERY", c.ReloadEvery),
+		"look this often for a model published by another process (qianmian train) and the catalogue, and serve them; 0 never (env QIANMIAN_RELOAD_EVERY)")
 }
 
 func envOr(name, def string) string {
