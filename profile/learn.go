@@ -163,6 +163,7 @@ func (s *Service) allUsers(ctx context.Context) (map[string]*qianmian.User, erro
 // personalisation and their newest MaxHistory item events.
 func (s *Service) histories(ctx context.Context, users map[string]*qianmian.User) ([]string, []persona.History, error) {
 	by := map[string]persona.History{}
+	in := newEventInterner()
 	for e, err := range s.Events.ScanEvents(ctx, qianmian.EventFilter{}) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("profile: read events: %w", err)
@@ -173,7 +174,7 @@ func (s *Service) histories(ctx context.Context, users map[string]*qianmian.User
 		if u := users[e.UserID]; u != nil && !u.Consent.Personalization {
 			continue
 		}
-		h := append(by[e.UserID], personaEvent(e))
+		h := append(by[e.UserID], in.event(e))
 		if len(h) >= 2*s.cfg.MaxHistory {
 			h = append(h[:0:0], h[len(h)-s.cfg.MaxHistory:]...) // memory stays within twice the histories kept
 		}
@@ -282,4 +283,44 @@ func targetLabel(target, class string) string {
 		return "aged " + strings.ReplaceAll(strings.ReplaceAll(class, "_plus", "+"), "_", "–") + " (inferred)"
 	}
 	return class + " (inferred)"
+}
+
+// eventInterner makes the persona events of one training pass share their strings: every
+// event of an item names it with one string, and every event with the same type, channel,
+// location and store carries one token list. Histories of every consumer are held at once
+// (1M consumers in the large world), and each event would otherwise own its item id, its
+// token list and a "store=…" string: about 100 bytes more per event.
+type eventInterner struct {
+	items map[string]string
+	toks  map[tokenKey][]string
+}
+
+type tokenKey struct {
+	typ   qianmian.EventType
+	ch    qianmian.Channel
+	loc   qianmian.LocationType
+	store string
+}
+
+func newEventInterner() *eventInterner {
+	return &eventInterner{items: map[string]string{}, toks: map[tokenKey][]string{}}
+}
+
+// event is personaEvent(e) with shared strings; the token list must not be modified.
+func (in *eventInterner) event(e *qianmian.Event) persona.Event {
+	k := tokenKey{e.Type, e.Channel, e.Context.LocationType, e.StoreID}
+	toks, ok := in.toks[k]
+	if !ok {
+		toks = slices.Clip(personaTokens(e))
+		k.store = strings.Clone(k.store)
+		in.toks[k] = toks
+	}
+	pe := personaEventWith(e, toks)
+	item, ok := in.items[e.ItemID]
+	if !ok {
+		item = strings.Clone(e.ItemID)
+		in.items[item] = item
+	}
+	pe.Item = item
+	return pe
 }

@@ -260,7 +260,10 @@ var (
 // personaEvent is what the classifiers see of an item event: the item, how much the event
 // says, when, the money, and its context (type, channel, place, store). Training and
 // prediction both use it, so they see the same features.
-func personaEvent(e *qianmian.Event) persona.Event {
+func personaEvent(e *qianmian.Event) persona.Event { return personaEventWith(e, personaTokens(e)) }
+
+// personaTokens is the context of e as persona tokens.
+func personaTokens(e *qianmian.Event) []string {
 	toks := make([]string, 0, 4)
 	toks = append(toks, typeTokens[e.Type], chanTokens[e.Channel])
 	if l, ok := locTokens[e.Context.LocationType]; ok {
@@ -269,6 +272,11 @@ func personaEvent(e *qianmian.Event) persona.Event {
 	if e.StoreID != "" {
 		toks = append(toks, "store="+e.StoreID)
 	}
+	return toks
+}
+
+// personaEventWith is personaEvent with its tokens given.
+func personaEventWith(e *qianmian.Event, toks []string) persona.Event {
 	w := affinityWeight(e.Type)
 	if w == 0 {
 		w = 1
