@@ -129,6 +129,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if _, err := t.TrainOnce(ctx); err != nil && ctx.Err() == nil && t.Logger != nil {
 			t.Logger.Error("training failed", "err", err)
 		}
+		if ctx.Err() != nil {
+			// Checked first: a tick that came during a long run is ready too, and select
+			// would pick either, starting another run after shutdown began.
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -82,6 +83,43 @@ func TestTrainer_Run(t *testing.T) {
 	cancel()
 	eventually(t, "Run returns after cancel", done.Load)
 }
+
+// TestTrainer_RunStartsNothingAfterCancel: once its context is done, Run returns after the
+// run in progress, even when a tick is waiting too (an interval far shorter than a run).
+func TestTrainer_RunStartsNothingAfterCancel(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	for range 20 {
+		var started atomic.Int64
+		tr := newTrainer(t, db)
+		tr.Interval = time.Nanosecond // a tick is always waiting
+		tr.Logger = slog.New(countingHandler{msg: "training started", n: &started})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := tr.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := started.Load(); n != 1 {
+			t.Fatalf("%d trainings started under a cancelled context, want the first only", n)
+		}
+	}
+}
+
+// countingHandler counts the records whose message is msg.
+type countingHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestTrainer_PublishedHook(t *testing.T) {
 	t.Parallel()
