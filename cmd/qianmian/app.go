@@ -238,11 +238,7 @@ func (m *Main) OpenServing(ctx context.Context) error {
 	s.IdentityChanged = m.identityChanged
 	s.Ready = e.Ready
 	s.LiveStats = func() (int, int64) { st := e.LiveStats(); return st.Subjects, st.Bytes }
-	registerCacheMetrics(s.Registry, e.CacheStats)
-	s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "qianmian_rankings_in_progress",
-		Help: "Rankings being computed now; at most the engine's MaxRanking, the rest wait.",
-	}, func() float64 { busy, _ := e.RankingSlots(); return float64(busy) }))
+	s.Registry.MustRegister(engineCollector{e})
 	closeAlerts, err := m.openAlerts(ctx, s)
 	if err != nil {
 		return err
@@ -403,21 +399,34 @@ func (m *Main) openDebug() error {
 	return nil
 }
 
-// registerCacheMetrics exposes the response cache's counters (recommend.Engine.CacheStats)
-// on reg; `qianmian bench` reads the hit rate of a run from them.
-func registerCacheMetrics(reg prometheus.Registerer, stats func() recommend.CacheStats) {
-	reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "qianmian_recommend_cache_hits_total",
-			Help: "Rankings answered from the response cache.",
-		}, func() float64 { return float64(stats().Hits) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "qianmian_recommend_cache_misses_total",
-			Help: "Cacheable rankings computed because the cache held no valid answer.",
-		}, func() float64 { return float64(stats().Misses) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "qianmian_recommend_cache_entries",
-			Help: "Rankings held in the response cache.",
-		}, func() float64 { return float64(stats().Entries) }),
-	)
+// engineCollector exposes the engine's response cache and ranking slots on /metrics, reading
+// the cache's statistics once per scrape (counting its entries locks every shard);
+// `qianmian bench` reads the hit rate of a run from the two counters.
+type engineCollector struct{ e *recommend.Engine }
+
+var (
+	cacheHitsDesc = prometheus.NewDesc("qianmian_recommend_cache_hits_total",
+		"Rankings answered from the response cache.", nil, nil)
+	cacheMissesDesc = prometheus.NewDesc("qianmian_recommend_cache_misses_total",
+		"Cacheable rankings computed because the cache held no valid answer.", nil, nil)
+	cacheEntriesDesc = prometheus.NewDesc("qianmian_recommend_cache_entries",
+		"Rankings held in the response cache.", nil, nil)
+	rankingsDesc = prometheus.NewDesc("qianmian_rankings_in_progress",
+		"Rankings being computed now; at most the engine's MaxRanking, the rest wait.", nil, nil)
+)
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheHitsDesc
+	ch <- cacheMissesDesc
+	ch <- cacheEntriesDesc
+	ch <- rankingsDesc
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.CacheStats()
+	busy, _ := c.e.RankingSlots()
+	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(st.Hits))
+	ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(st.Misses))
+	ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
+	ch <- prometheus.MustNewConstMetric(rankingsDesc, prometheus.GaugeValue, float64(busy))
 }
