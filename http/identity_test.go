@@ -4,18 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qianmian/qianmian"
-	qmhttp "github.com/qianmian/qianmian/http"
-	"github.com/qianmian/qianmian/inmem"
-	"github.com/qianmian/qianmian/privacy"
 	"github.com/qianmian/qianmian/profile"
-	"github.com/qianmian/qianmian/recommend"
-	"github.com/qianmian/qianmian/sqlite"
 )
 
 // identityWorld is the API over a real SQLite file, a real bus, the profile service and the
@@ -30,75 +24,22 @@ type identityWorld struct {
 
 func newIdentityWorld(t *testing.T) *identityWorld {
 	t.Helper()
-	ctx := t.Context()
-	bus := inmem.NewBus()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "qianmian.db"))
-	db.Bus = bus
-	c, err := privacy.NewCipher(privacy.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Cipher = c
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	t.Cleanup(func() { _ = bus.Close() })
-	users, events, items := sqlite.NewUserService(db), sqlite.NewEventService(db), sqlite.NewItemService(db)
-	stores, assort, keys := sqlite.NewStoreService(db), sqlite.NewAssortmentService(db), sqlite.NewKeyService(db)
-	identities, models := sqlite.NewIdentityService(db), sqlite.NewModelStore(db)
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	check(stores.UpsertStores(ctx, []*qianmian.Store{
-		{ID: "A", Name: "Store A", Region: "east", City: "Shanghai", Channel: qianmian.StoreBoth}}))
-	var list []*qianmian.Item
-	var entries []*qianmian.Assortment
-	for _, id := range []string{"p1", "p2", "p3", "p4", "f1", "f2"} {
-		cat := []string{"beauty", "fragrance", "perfume"}
-		if id[0] == 'f' {
-			cat = []string{"food", "snacks", "chips"}
-		}
-		list = append(list, &qianmian.Item{ID: id, SupplierID: "S1", Title: "Item " + id, Category: cat, Price: 30})
-		entries = append(entries, &qianmian.Assortment{StoreID: "A", ItemID: id, Price: 30, InStock: true})
-	}
-	check(items.UpsertItems(ctx, list))
-	check(assort.UpsertAssortments(ctx, entries))
-	check(users.UpsertUsers(ctx, []*qianmian.User{{ID: "U", City: "Shanghai", Consent: qianmian.DefaultConsent()}}))
-
-	ps := profile.NewService()
-	ps.Events, ps.Users, ps.Identities, ps.Items = events, users, identities, items
-	ps.Profiles, ps.Models, ps.Bus = sqlite.NewProfileStore(db), models, bus
-	ps.Config.StatsEvery = -1
-	check(ps.Open(ctx))
-	t.Cleanup(func() { _ = ps.Close() })
-	e := recommend.NewEngine()
-	e.Items, e.Stores, e.Assortments, e.Users, e.Events, e.Models, e.Bus = items, stores, assort, users, events, models, bus
-	e.Identities = identities
-	check(e.Open(ctx))
-	t.Cleanup(func() { _ = e.Close() })
-
-	s := qmhttp.NewServer()
-	s.Stores, s.Items, s.Assortments, s.Users, s.Identities, s.Events, s.Keys = stores, items, assort, users, identities, events, keys
+	api := openSQLiteAPI(t, []*qianmian.Store{
+		{ID: "A", Name: "Store A", Region: "east", City: "Shanghai", Channel: qianmian.StoreBoth}},
+		[]string{"p1", "p2", "p3", "p4", "f1", "f2"}, 30, "A")
+	api.check(api.users.UpsertUsers(t.Context(), []*qianmian.User{{ID: "U", City: "Shanghai", Consent: qianmian.DefaultConsent()}}))
+	ps, e := api.profiles(false), api.engine()
+	s := api.server()
 	s.Recommender, s.Profiles = e, ps
 	s.IdentityChanged = func(ctx context.Context, ref qianmian.IdentityRef, userID string) {
 		e.Forget(userID)
 		e.Forget(ref.AnonymousSubject())
 		ps.Forget(ctx, userID)
 	}
-	w := &identityWorld{h: s.Handler(), keys: map[string]string{}, at: time.Now().Add(-2 * time.Hour).UTC()}
-	for name, p := range map[string]qianmian.Principal{
+	return &identityWorld{h: s.Handler(), at: time.Now().Add(-2 * time.Hour).UTC(), keys: api.tokens(map[string]qianmian.Principal{
 		"op": {Role: qianmian.RoleOperator}, "store-a": {Role: qianmian.RoleStore, ID: "A"},
 		"U": {Role: qianmian.RoleConsumer, ID: "U"},
-	} {
-		_, token, err := keys.CreateKey(ctx, p)
-		check(err)
-		w.keys[name] = token
-	}
-	return w
+	})}
 }
 
 func (w *identityWorld) do(t *testing.T, method, target, key, body string) response {

@@ -3,18 +3,12 @@ package http_test
 import (
 	"bytes"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/qianmian/qianmian"
-	qmhttp "github.com/qianmian/qianmian/http"
-	"github.com/qianmian/qianmian/inmem"
-	"github.com/qianmian/qianmian/privacy"
 	"github.com/qianmian/qianmian/profile"
-	"github.com/qianmian/qianmian/recommend"
-	"github.com/qianmian/qianmian/sqlite"
 )
 
 // profileWorld is the API over a real SQLite file, a real bus, the profile service and the
@@ -26,83 +20,29 @@ type profileWorld struct {
 
 func newProfileWorld(t *testing.T) *profileWorld {
 	t.Helper()
-	ctx := t.Context()
-	bus := inmem.NewBus()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "qianmian.db"))
-	db.Bus = bus
-	c, err := privacy.NewCipher(privacy.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Cipher = c
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	t.Cleanup(func() { _ = bus.Close() })
-	users, events, items := sqlite.NewUserService(db), sqlite.NewEventService(db), sqlite.NewItemService(db)
-	stores, assort, keys := sqlite.NewStoreService(db), sqlite.NewAssortmentService(db), sqlite.NewKeyService(db)
-	identities, models := sqlite.NewIdentityService(db), sqlite.NewModelStore(db)
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	check(stores.UpsertStores(ctx, []*qianmian.Store{
+	api := openSQLiteAPI(t, []*qianmian.Store{
 		{ID: "A", Name: "Store A", Region: "east", City: "Shanghai", Channel: qianmian.StoreOnline},
 		{ID: "B", Name: "Store B", Region: "north", City: "Beijing", Channel: qianmian.StoreOnline},
-	}))
-	var list []*qianmian.Item
-	var entries []*qianmian.Assortment
-	for _, id := range []string{"p1", "p2", "p3", "p4", "f1", "f2"} {
-		cat := []string{"beauty", "fragrance", "perfume"}
-		if id[0] == 'f' {
-			cat = []string{"food", "snacks", "chips"}
-		}
-		list = append(list, &qianmian.Item{ID: id, SupplierID: "S1", Title: "Item " + id, Category: cat, Price: 50})
-		for _, s := range []string{"A", "B"} {
-			entries = append(entries, &qianmian.Assortment{StoreID: s, ItemID: id, Price: 50, InStock: true})
-		}
-	}
-	check(items.UpsertItems(ctx, list))
-	check(assort.UpsertAssortments(ctx, entries))
-	check(users.UpsertUsers(ctx, []*qianmian.User{{ID: "u1", City: "Shanghai", Consent: qianmian.DefaultConsent()}}))
+	}, []string{"p1", "p2", "p3", "p4", "f1", "f2"}, 50, "A", "B")
+	ctx := t.Context()
+	api.check(api.users.UpsertUsers(ctx, []*qianmian.User{{ID: "u1", City: "Shanghai", Consent: qianmian.DefaultConsent()}}))
 	at := time.Now().Add(-time.Hour)
 	view := func(id, user, item, store string) *qianmian.Event {
 		return &qianmian.Event{ID: id, Type: qianmian.EventView, UserID: user, ItemID: item, StoreID: store,
 			Channel: qianmian.ChannelApp, OccurredAt: at}
 	}
-	_, err = events.CreateEvents(ctx, []*qianmian.Event{
+	_, err := api.events.CreateEvents(ctx, []*qianmian.Event{
 		view("e1", "u1", "p1", "A"), view("e2", "u1", "p2", "A"), view("e3", "u1", "p3", "A"),
 		view("e4", "u3", "f1", "B"), view("e5", "u2", "f2", "A"), view("e6", "u2", "f1", "A"), view("e7", "u2", "p4", "A"),
 	})
-	check(err)
-
-	ps := profile.NewService()
-	ps.Events, ps.Users, ps.Identities, ps.Items = events, users, identities, items
-	ps.Profiles, ps.Models, ps.Bus = sqlite.NewProfileStore(db), models, bus
-	ps.Config.StatsEvery = -1
-	check(ps.Open(ctx))
-	t.Cleanup(func() { _ = ps.Close() })
-	e := recommend.NewEngine()
-	e.Items, e.Stores, e.Assortments, e.Users, e.Events, e.Models, e.Bus = items, stores, assort, users, events, models, bus
-	check(e.Open(ctx))
-	t.Cleanup(func() { _ = e.Close() })
-
-	s := qmhttp.NewServer()
-	s.Stores, s.Items, s.Assortments, s.Users, s.Identities, s.Events, s.Keys = stores, items, assort, users, identities, events, keys
+	api.check(err)
+	ps, e := api.profiles(false), api.engine()
+	s := api.server()
 	s.Recommender, s.Profiles = e, ps
-	w := &profileWorld{h: s.Handler(), keys: map[string]string{}}
-	for name, p := range map[string]qianmian.Principal{
+	return &profileWorld{h: s.Handler(), keys: api.tokens(map[string]qianmian.Principal{
 		"op": {Role: qianmian.RoleOperator}, "store-a": {Role: qianmian.RoleStore, ID: "A"},
 		"u1": {Role: qianmian.RoleConsumer, ID: "u1"}, "u3": {Role: qianmian.RoleConsumer, ID: "u3"},
-	} {
-		_, token, err := keys.CreateKey(ctx, p)
-		check(err)
-		w.keys[name] = token
-	}
-	return w
+	})}
 }
 
 func (w *profileWorld) do(t *testing.T, method, target, key, body string) response {

@@ -2,18 +2,12 @@ package http_test
 
 import (
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qianmian/qianmian"
-	qmhttp "github.com/qianmian/qianmian/http"
-	"github.com/qianmian/qianmian/inmem"
-	"github.com/qianmian/qianmian/privacy"
-	"github.com/qianmian/qianmian/profile"
-	"github.com/qianmian/qianmian/sqlite"
 )
 
 // segmentWorld is the API over a real SQLite file, a real bus and the real profile service
@@ -26,62 +20,21 @@ type segmentWorld struct {
 
 func newSegmentWorld(t *testing.T) *segmentWorld {
 	t.Helper()
-	ctx := t.Context()
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	bus := inmem.NewBus()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "qianmian.db"))
-	db.Bus = bus
-	c, err := privacy.NewCipher(privacy.GenerateKey())
-	check(err)
-	db.Cipher = c
-	check(db.Open())
-	t.Cleanup(func() { _ = db.Close() })
-	t.Cleanup(func() { _ = bus.Close() })
-	users, events, items := sqlite.NewUserService(db), sqlite.NewEventService(db), sqlite.NewItemService(db)
-	stores, keys := sqlite.NewStoreService(db), sqlite.NewKeyService(db)
-	check(stores.UpsertStores(ctx, []*qianmian.Store{{ID: "A", Name: "Store A", Region: "east", City: "Shanghai", Channel: qianmian.StoreOnline}}))
-	var list []*qianmian.Item
-	for _, id := range []string{"p1", "p2", "p3", "f1"} {
-		cat := []string{"beauty", "fragrance", "perfume"}
-		if id[0] == 'f' {
-			cat = []string{"food", "snacks", "chips"}
-		}
-		list = append(list, &qianmian.Item{ID: id, SupplierID: "S1", Title: "Item " + id, Category: cat, Price: 50})
-	}
-	check(items.UpsertItems(ctx, list))
+	api := openSQLiteAPI(t, []*qianmian.Store{{ID: "A", Name: "Store A", Region: "east", City: "Shanghai", Channel: qianmian.StoreOnline}},
+		[]string{"p1", "p2", "p3", "f1"}, 50)
 	marketing := qianmian.DefaultConsent()
 	marketing.Marketing = true
-	check(users.UpsertUsers(ctx, []*qianmian.User{
+	api.check(api.users.UpsertUsers(t.Context(), []*qianmian.User{
 		{ID: "u1", City: "Shanghai", Consent: marketing},
 		{ID: "u2", City: "Beijing", Consent: qianmian.DefaultConsent()},
 	}))
-
-	ps := profile.NewService()
-	ps.Events, ps.Users, ps.Identities, ps.Items = events, users, sqlite.NewIdentityService(db), items
-	ps.Profiles, ps.Models, ps.Bus = sqlite.NewProfileStore(db), sqlite.NewModelStore(db), bus
-	ps.Segments = sqlite.NewSegmentStore(db)
-	ps.Config.StatsEvery = -1
-	check(ps.Open(ctx))
-	t.Cleanup(func() { _ = ps.Close() })
-
-	s := qmhttp.NewServer()
-	s.Stores, s.Items, s.Users, s.Events, s.Keys = stores, items, users, events, keys
+	ps := api.profiles(true)
+	s := api.server()
 	s.Profiles, s.Segments = ps, ps
-	w := &segmentWorld{h: s.Handler(), events: events, keys: map[string]string{}}
-	for name, p := range map[string]qianmian.Principal{
+	return &segmentWorld{h: s.Handler(), events: api.events, keys: api.tokens(map[string]qianmian.Principal{
 		"op": {Role: qianmian.RoleOperator}, "store-a": {Role: qianmian.RoleStore, ID: "A"},
 		"u1": {Role: qianmian.RoleConsumer, ID: "u1"}, "u2": {Role: qianmian.RoleConsumer, ID: "u2"},
-	} {
-		_, token, err := keys.CreateKey(ctx, p)
-		check(err)
-		w.keys[name] = token
-	}
-	return w
+	})}
 }
 
 func (w *segmentWorld) do(t *testing.T, method, target, key, body string) response {
