@@ -127,15 +127,29 @@ func (d *decoder) read(p []byte) {
 }
 
 func (d *decoder) header(magic string, version uint32) {
+	d.headerOf(magic, version, version)
+}
+
+// headerOf reads a header of any version from oldest to newest and returns it (0 on error).
+func (d *decoder) headerOf(magic string, oldest, newest uint32) uint32 {
 	got := make([]byte, len(magic))
 	d.read(got)
 	if d.err == nil && string(got) != magic {
 		d.err = fmt.Errorf("model: bad magic %q, want %q", got, magic)
-		return
+		return 0
 	}
-	if v := d.u32(); d.err == nil && v != version {
-		d.err = fmt.Errorf("model: %s version %d, this build reads version %d", magic, v, version)
+	v := d.u32()
+	if d.err == nil && (v < oldest || v > newest) {
+		if oldest == newest {
+			d.err = fmt.Errorf("model: %s version %d, this build reads version %d", magic, v, newest)
+		} else {
+			d.err = fmt.Errorf("model: %s version %d, this build reads versions %d to %d", magic, v, oldest, newest)
+		}
 	}
+	if d.err != nil {
+		return 0
+	}
+	return v
 }
 
 func (d *decoder) u32() uint32 {

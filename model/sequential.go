@@ -75,6 +75,7 @@ type Sequential struct {
 
 	n      int
 	trans  seqCSR    // trans.row(i): successors of item i and their decayed counts
+	two    seqCSR    // two.row(i): item i's strongest two-step successors (see seqTwoSteps)
 	scale  []float32 // 1/(occurrences of i + 1): turns a transition row into probabilities
 	sim    seqCSR    // sim.row(i): what item i adds to each item's similarity score
 	pop    []float32 // occurrences, scaled to a maximum of 1
@@ -182,59 +183,9 @@ func appendStep(hist []int32, item int32) []int32 {
 
 // seqScratch is one scorer's sparse accumulators.
 type seqScratch struct {
-	a, b  seqAcc
-	first []int32  // twoStep's strongest first steps
-	mark  []uint32 // subset entries seen, by generation
-	gen   uint32
-}
-
-// seqStronger orders items by val, highest first, then by index: a total order, so the
-// strongest k come out the same however they are found.
-func seqStronger(val []float32, x, y int32) bool {
-	if val[x] != val[y] {
-		return val[x] > val[y]
-	}
-	return x < y
-}
-
-// strongest appends to dst the k items of idx strongest by seqStronger, in that order: the
-// first k of idx sorted, found with a k-heap rather than sorting all of idx.
-func strongest(dst, idx []int32, val []float32, k int) []int32 {
-	h := append(dst[:0], idx[:k]...)
-	// A min-heap by strength: h[0] is the weakest of the k kept so far.
-	weaker := func(a, b int32) bool { return seqStronger(val, b, a) }
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			if r := l + 1; r < len(h) && weaker(h[r], h[l]) {
-				l = r
-			}
-			if !weaker(h[l], h[i]) {
-				return
-			}
-			h[i], h[l] = h[l], h[i]
-			i = l
-		}
-	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	for _, j := range idx[k:] {
-		if seqStronger(val, j, h[0]) {
-			h[0] = j
-			down(0)
-		}
-	}
-	slices.SortFunc(h, func(x, y int32) int {
-		if seqStronger(val, x, y) {
-			return -1
-		}
-		return 1
-	})
-	return h
+	a, b seqAcc
+	mark []uint32 // subset entries seen, by generation
+	gen  uint32
 }
 
 // seqAcc is a dense accumulator that remembers which entries it touched.
@@ -302,10 +253,6 @@ func (a *seqAcc) reset() {
 	a.touched = a.touched[:0]
 }
 
-// seqTwoStepFanout bounds how many first-step items the two-step score expands, the
-// strongest first, so scoring stays cheap on dense transition graphs.
-const seqTwoStepFanout = 128
-
 // score writes the blended scores for a history (oldest first) into dst, which has at least
 // NumItems entries; any beyond (items added since Fit) score 0. With a subset (not nil),
 // only its entries are exact: the others may hold anything.
@@ -346,8 +293,8 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	}
 	flush(&s.a, 1)
 
-	if c.TwoStep > 0 && len(m.scale) == m.n {
-		m.twoStep(s, recent, dst, flush)
+	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
+		m.twoStep(s, recent, flush)
 	}
 	if c.Similarity > 0 {
 		recent = hist[max(0, len(hist)-c.SimilarityHistory):]
@@ -395,24 +342,14 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	}
 }
 
-// twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1.
-func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32, flush func(*seqAcc, float32)) {
+// twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1: the
+// recent items' two-step rows, the k-th latest weighing HistoryDecay^k.
+func (m *Sequential) twoStep(s *seqScratch, recent []int32, flush func(*seqAcc, float32)) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
-		i := recent[k]
-		idx, val := m.trans.row(i)
-		s.a.add(idx, val, w*m.scale[i])
+		idx, val := m.two.row(recent[k])
+		s.b.add(idx, val, w)
 		w *= m.Config.HistoryDecay
 	}
-	first := s.a.touched
-	if len(first) > seqTwoStepFanout {
-		first = strongest(s.first[:0], first, s.a.val, seqTwoStepFanout)
-		s.first = first
-	}
-	for _, j := range first {
-		idx, val := m.trans.row(j)
-		s.b.add(idx, val, s.a.val[j]*m.scale[j])
-	}
-	s.a.reset()
 	flush(&s.b, m.Config.TwoStep)
 }

@@ -1,19 +1,21 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 )
 
 const (
 	seqMagic   = "QMSEQNT\x00"
-	seqVersion = 1
+	seqVersion = 2 // 2 adds the two-step rows; a version 1 artefact gets them computed on reading
 )
 
-// WriteTo writes the fitted model (transitions, similarity weights, popularity and each
-// fitted user's latest items) as a versioned artefact.
+// WriteTo writes the fitted model (transitions, similarity weights, each fitted user's
+// latest items, popularity and the two-step rows) as a versioned artefact.
 func (m *Sequential) WriteTo(w io.Writer) (int64, error) {
 	e := newEncoder(w)
 	e.header(seqMagic, seqVersion)
@@ -32,14 +34,18 @@ func (m *Sequential) WriteTo(w io.Writer) (int64, error) {
 	}
 	e.float32s(m.scale)
 	e.float32s(m.pop)
+	e.int32s(m.two.ptr)
+	e.int32s(m.two.idx)
+	e.float32s(m.two.val)
 	return e.finish()
 }
 
 // ReadFrom replaces m with an artefact written by WriteTo, reading exactly its bytes.
-// Config.Workers is kept.
+// Config.Workers is kept. A version 1 artefact, written before the two-step rows were
+// saved, gets them computed from its transitions (seconds for 100,000 items).
 func (m *Sequential) ReadFrom(r io.Reader) (int64, error) {
 	d := newDecoder(r)
-	d.header(seqMagic, seqVersion)
+	version := d.headerOf(seqMagic, 1, seqVersion)
 	var c SequentialConfig
 	for _, p := range []*int{&c.Window, &c.History, &c.Neighbours, &c.SimilarityHistory, &c.MaxTransitions, &c.MaxUserItems} {
 		*p = int(d.u32())
@@ -54,6 +60,10 @@ func (m *Sequential) ReadFrom(r io.Reader) (int64, error) {
 		mats[k].ptr, mats[k].idx, mats[k].val = d.int32s(), d.int32s(), d.float32s()
 	}
 	scale, pop := d.float32s(), d.float32s()
+	var two seqCSR
+	if version >= 2 {
+		two.ptr, two.idx, two.val = d.int32s(), d.int32s(), d.float32s()
+	}
 	if k, err := d.finish(); err != nil {
 		return k, err
 	}
@@ -71,9 +81,27 @@ func (m *Sequential) ReadFrom(r io.Reader) (int64, error) {
 			return d.n, err
 		}
 	}
+	if version >= 2 && len(two.ptr) > 0 {
+		if len(two.ptr) != n+1 || len(two.idx) != len(two.val) {
+			return d.n, errors.New("model: corrupt seq two-step rows")
+		}
+		if err := checkSparse(two.ptr, two.idx, len(two.idx), n); err != nil {
+			return d.n, err
+		}
+	}
 	c.Workers = m.Config.Workers
+	if version < 2 && c.TwoStep > 0 {
+		fc := c
+		if fc.Workers <= 0 {
+			fc.Workers = runtime.GOMAXPROCS(0)
+		}
+		var err error
+		if two, err = seqTwoSteps(context.Background(), fc, &mats[0], scale); err != nil {
+			return d.n, err
+		}
+	}
 	m.Config, m.n, m.lambda = c, n, lambda
-	m.trans, m.sim, m.users = mats[0], mats[1], mats[2]
+	m.trans, m.sim, m.users, m.two = mats[0], mats[1], mats[2], two
 	m.scale, m.pop = scale, pop
 	m.pool = sync.Pool{}
 	return d.n, nil

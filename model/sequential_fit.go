@@ -58,7 +58,13 @@ func (m *Sequential) Fit(ctx context.Context, d *Dataset) error {
 			pop[i] = k / top
 		}
 	}
-	m.n, m.trans, m.scale, m.sim, m.pop, m.lambda = n, trans, scale, sim, pop, lambda
+	var two seqCSR
+	if c.TwoStep > 0 {
+		if two, err = seqTwoSteps(ctx, c, &trans, scale); err != nil {
+			return err
+		}
+	}
+	m.n, m.trans, m.two, m.scale, m.sim, m.pop, m.lambda = n, trans, two, scale, sim, pop, lambda
 	m.users = seqLatest(&seqs, max(c.History, c.SimilarityHistory))
 	m.pool = sync.Pool{}
 	return nil
@@ -234,6 +240,54 @@ func seqTransitions(ctx context.Context, c SequentialConfig, h, occ *seqCSR) (se
 			}
 		}
 		rowIdx[i], rowVal[i] = seqTopRow(t, acc, c.MaxTransitions)
+		touched[w] = t
+	})
+	if err != nil {
+		return seqCSR{}, err
+	}
+	return seqRows(rowIdx, rowVal), nil
+}
+
+// seqTwoStepRow is how many entries each item's two-step row keeps when MaxTransitions
+// keeps all.
+const seqTwoStepRow = 200
+
+// seqTwoSteps returns every item's two-step row: for item i,
+// scale[i] × Σ_j trans[i,j] × scale[j] × trans[j,·], each step's transition counts turned
+// into probabilities, keeping the strongest MaxTransitions entries (seqTwoStepRow when it
+// keeps all). A history's two-step score is then the decayed sum of its items' rows, a
+// few hundred additions an item where expanding the transitions at serving time took tens
+// of thousands.
+func seqTwoSteps(ctx context.Context, c SequentialConfig, trans *seqCSR, scale []float32) (seqCSR, error) {
+	n := len(scale)
+	keep := c.MaxTransitions
+	if keep <= 0 {
+		keep = seqTwoStepRow
+	}
+	rowIdx := make([][]int32, n)
+	rowVal := make([][]float32, n)
+	accs := make([][]float32, c.Workers)
+	touched := make([][]int32, c.Workers)
+	err := seqParallel(ctx, c.Workers, n, func(w, i int) {
+		if accs[w] == nil {
+			accs[w] = make([]float32, n)
+		}
+		acc, t := accs[w], touched[w][:0]
+		idx, val := trans.row(int32(i))
+		for k, j := range idx {
+			f := scale[i] * val[k] * scale[j]
+			sidx, sval := trans.row(j)
+			for q, l := range sidx {
+				if acc[l] == 0 {
+					t = append(t, l)
+				}
+				acc[l] += f * sval[q]
+				if acc[l] == 0 {
+					acc[l] = math.SmallestNonzeroFloat32
+				}
+			}
+		}
+		rowIdx[i], rowVal[i] = seqTopRow(t, acc, keep)
 		touched[w] = t
 	})
 	if err != nil {

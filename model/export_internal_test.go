@@ -1,4 +1,0 @@
-package model
-
-// Strongest exposes strongest to the external tests.
-var Strongest = strongest
