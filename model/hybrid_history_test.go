@@ -25,7 +25,9 @@ func TestHybrid_ScoreHistoryMatchesScoreUser(t *testing.T) {
 	byUser, byHistory := make([]float32, n), make([]float32, n)
 	for u := int32(0); u < 30; u++ {
 		h.ScoreUser(u, byUser)
-		items, weights, times := d.Sequence(u)
+		// The user's row (items merged, as the fit saw them): a base chosen alone scores
+		// what it is given, and some weigh a repeated item once, summed, not per event.
+		items, weights, times := d.Row(u)
 		h.ScoreHistory(items, weights, times, byHistory)
 		top1 := model.TopK(nil, byUser, 10)
 		top2 := model.TopK(nil, byHistory, 10)

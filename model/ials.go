@@ -67,9 +67,10 @@ type IALS struct {
 	Config IALSConfig
 
 	k        int
-	users    []float32 // row-major, k per user
-	items    []float32 // row-major, k per item
-	gram     []float64 // itemsᵀ·items, for folding in histories
+	users    []float32  // row-major, k per user
+	items    []float32  // row-major, k per item
+	gram     []float64  // itemsᵀ·items, for folding in histories
+	basis    *ialsBasis // gram's eigenbasis, for folding in short histories; nil: solve directly
 	numUsers int
 	numItems int
 }
@@ -161,6 +162,7 @@ func (m *IALS) Fit(ctx context.Context, d *Dataset) error {
 	}
 	fitted := &IALS{Config: m.Config, k: k, numUsers: nu, numItems: ni, users: users, items: items,
 		gram: s.gram(items)}
+	fitted.basis = newIALSBasis(fitted.gram, items, k, c.Workers)
 	if c.HistoryHalfLife > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -285,9 +287,11 @@ func (m *IALS) FoldIn(items []int32, weights []float32, times []int64) []float32
 // float64, and the history's decay. A fold-in at the default k = 64 needs 34 KB of it, so it is
 // reused: the fit folds every user in, and serving folds in one per request.
 type ialsFold struct {
-	buf   []float64
-	decay []float32
-	x     []float32 // ScoreHistorySubset's user vector
+	buf     []float64
+	decay   []float32
+	x       []float32 // ScoreHistorySubset's user vector
+	cm1, cp []float32 // the history's confidences − 1 and preferences × confidence
+	wbuf    []float64 // foldWoodbury's
 }
 
 var ialsFoldPool = sync.Pool{New: func() any { return new(ialsFold) }}
@@ -301,6 +305,21 @@ func (m *IALS) foldInto(x []float32, items []int32, weights []float32, times []i
 	}
 	s.decay = HistoryDecay(s.decay[:0], items, times, float64(m.Config.HistoryHalfLife))
 	decay := s.decay
+	if m.basis != nil {
+		s.cm1, s.cp = s.cm1[:0], s.cp[:0]
+		var mass float64
+		for q, i := range items {
+			var cm1, cp float32
+			if i >= 0 && int(i) < m.numItems {
+				cm1, cp = ialsConfidence(weights[q]*decay[q], alpha)
+				mass += float64(cm1)
+			}
+			s.cm1, s.cp = append(s.cm1, cm1), append(s.cp, cp)
+		}
+		if m.foldWoodbury(x[:k], items, s.cm1, s.cp, float64(ialsReg(m.Config, mass, m.numItems)), s) {
+			return
+		}
+	}
 	if cap(s.buf) < k*k+2*k {
 		s.buf = make([]float64, k*k+2*k)
 	}
@@ -425,6 +444,7 @@ func (m *IALS) ReadFrom(r io.Reader) (int64, error) {
 	m.Config, m.k, m.users, m.items = c, k, users, items
 	m.numUsers, m.numItems = len(users)/k, len(items)/k
 	m.gram = newIALSSolver(c).gram(items)
+	m.basis = newIALSBasis(m.gram, items, k, c.Workers)
 	return d.n, nil
 }
 

@@ -423,3 +423,24 @@ func ExampleIALS() {
 	fmt.Println(d.Items.ID(model.TopK(nil, scores, 1)[0]))
 	// Output: cups
 }
+
+// BenchmarkIALS_FoldIn solves one served history's vector (the default 64 factors) for
+// histories of a few lengths: the per-request cost of iALS before any item is scored.
+func BenchmarkIALS_FoldIn(b *testing.B) {
+	d := syntheticWorld(2000, 3000, 200_000, 1)
+	m := fitIALS(b, model.DefaultIALSConfig(), d)
+	for _, h := range []int{5, 20, 60} {
+		b.Run(fmt.Sprint(h), func(b *testing.B) {
+			items := make([]int32, h)
+			weights := make([]float32, h)
+			times := make([]int64, h)
+			for q := range h {
+				items[q], weights[q], times[q] = int32(q*37%d.NumItems()), float32(1+q%3), int64(1_000_000+q*3600)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				m.FoldIn(items, weights, times)
+			}
+		})
+	}
+}

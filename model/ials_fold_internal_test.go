@@ -1,0 +1,93 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The Woodbury fold-in solves the same system as the direct one: for histories short
+// enough to take it (with repeats, returns, zero weights and unknown items), both give the
+// same vector to rounding, and a long history takes the direct solve.
+func TestIALS_WoodburyFoldInMatchesTheDirectSolve(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(4, 4))
+	b := NewDatasetBuilder()
+	const items = 400
+	for i := range items {
+		b.Items.Add(fmt.Sprint("i", i))
+	}
+	for u := range 600 {
+		uid := b.Users.Add(fmt.Sprint("u", u))
+		for k := range 12 {
+			b.AddIndex(uid, int32(rng.IntN(items)*rng.IntN(items)/items), float32(1+rng.IntN(3)), int64(1_000_000+k*3600))
+		}
+	}
+	d := b.Build()
+	c := DefaultIALSConfig()
+	c.Factors, c.Epochs, c.HistoryHalfLife, c.HistoryAlpha = 16, 4, 86400, 3
+	m := &IALS{Config: c}
+	if err := m.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if m.basis == nil {
+		t.Fatal("no eigenbasis after Fit")
+	}
+	direct := *m
+	direct.basis = nil
+	k := m.k
+	woodbury := 0
+	for trial := range 300 {
+		h := 1 + trial%(k+4)
+		hi := make([]int32, h)
+		hw := make([]float32, h)
+		ht := make([]int64, h)
+		for q := range h {
+			hi[q], hw[q], ht[q] = int32(rng.IntN(items)), float32(1+rng.IntN(4)), int64(1_000_000+rng.IntN(30)*3600)
+			switch rng.IntN(10) {
+			case 0:
+				hw[q] = -2 // a return
+			case 1:
+				hw[q] = 0
+			case 2:
+				hi[q] = int32(items + rng.IntN(5)) // unknown to the model
+			case 3:
+				if q > 0 {
+					hi[q] = hi[q-1] // a repeat
+				}
+			}
+		}
+		s := &ialsFold{}
+		s.decay = HistoryDecay(nil, hi, ht, float64(c.HistoryHalfLife))
+		want := direct.FoldIn(hi, hw, ht)
+		got := m.FoldIn(hi, hw, ht)
+		var norm, diff float64
+		for j := range want {
+			norm += float64(want[j]) * float64(want[j])
+			diff += float64(got[j]-want[j]) * float64(got[j]-want[j])
+		}
+		if norm == 0 {
+			continue
+		}
+		if math.Sqrt(diff/norm) > 1e-4 {
+			t.Fatalf("trial %d (history %d): Woodbury %v, direct %v", trial, h, got, want)
+		}
+		cm1 := make([]float32, h)
+		cp := make([]float32, h)
+		var mass float64
+		for q, i := range hi {
+			if int(i) < m.numItems {
+				cm1[q], cp[q] = ialsConfidence(hw[q]*s.decay[q], c.HistoryAlpha)
+				mass += float64(cm1[q])
+			}
+		}
+		if m.foldWoodbury(make([]float32, k), hi, cm1, cp, float64(ialsReg(c, mass, m.numItems)), s) {
+			woodbury++
+		}
+	}
+	if woodbury < 50 || woodbury > 290 {
+		t.Fatalf("Woodbury took %d of 300 histories: want both paths exercised", woodbury)
+	}
+}
