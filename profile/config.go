@@ -16,6 +16,11 @@ type Config struct {
 	MaxSubjects int
 	// MaxHistory is how many recent item events per consumer the classifiers see.
 	MaxHistory int
+	// MaxTrainConsumers bounds how many consumers TrainPersonas fits on, and so the
+	// histories it holds at once. When there are more user records, it fits on a
+	// deterministic uniform sample of this many of them, chosen by a stable hash of the user
+	// id (the same users in every process and every run over the same users).
+	MaxTrainConsumers int
 	// MaxTerms is how many search terms a profile keeps (the strongest).
 	MaxTerms int
 	// MinBuyers is how many other buyers a category (or RFM) needs before a consumer is
@@ -40,21 +45,22 @@ type Config struct {
 var china = time.FixedZone("CST", 8*3600)
 
 // DefaultConfig returns the defaults: a 30-day half-life, China time, 100,000 profiles in
-// memory, 500 events per history, 50 search terms, 5 buyers to compare with, learned tags
-// from a calibrated probability of 0.7, 20 declared consumers per class, statistics every
-// 10 minutes, no scheduled retraining.
+// memory, 500 events per history, persona training on at most 200,000 consumers, 50 search
+// terms, 5 buyers to compare with, learned tags from a calibrated probability of 0.7, 20
+// declared consumers per class, statistics every 10 minutes, no scheduled retraining.
 func DefaultConfig() Config {
 	return Config{
-		HalfLife:      30 * 24 * time.Hour,
-		Location:      china,
-		MaxSubjects:   100_000,
-		MaxHistory:    500,
-		MaxTerms:      50,
-		MinBuyers:     5,
-		MinConfidence: 0.7,
-		MinDeclared:   20,
-		StatsEvery:    10 * time.Minute,
-		ModelName:     "persona",
+		HalfLife:          30 * 24 * time.Hour,
+		Location:          china,
+		MaxSubjects:       100_000,
+		MaxHistory:        500,
+		MaxTrainConsumers: 200_000,
+		MaxTerms:          50,
+		MinBuyers:         5,
+		MinConfidence:     0.7,
+		MinDeclared:       20,
+		StatsEvery:        10 * time.Minute,
+		ModelName:         "persona",
 	}
 }
 
@@ -71,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHistory <= 0 {
 		c.MaxHistory = d.MaxHistory
+	}
+	if c.MaxTrainConsumers <= 0 {
+		c.MaxTrainConsumers = d.MaxTrainConsumers
 	}
 	if c.MaxTerms <= 0 {
 		c.MaxTerms = d.MaxTerms

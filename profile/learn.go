@@ -2,6 +2,8 @@ package profile
 
 import (
 	"bytes"
+	"cmp"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,17 +28,28 @@ type learned struct {
 	declared map[string]int // target → declared consumers it was trained on
 }
 
-// modelMetrics is what a persona model blob's Metrics say.
+// modelMetrics is what a persona model blob's Metrics say (the TrainReport's fields but
+// the version).
 type modelMetrics struct {
-	Consumers int            `json:"consumers"`
-	Targets   []TargetReport `json:"targets"`
+	Consumers    int            `json:"consumers"`
+	Users        int            `json:"users,omitempty"`
+	Sampled      bool           `json:"sampled,omitempty"`
+	SampledUsers int            `json:"sampled_users,omitempty"`
+	Targets      []TargetReport `json:"targets"`
 }
 
 // TrainReport says what TrainPersonas fitted.
 type TrainReport struct {
-	Version   int64          `json:"version"`
-	Consumers int            `json:"consumers"` // histories the features were fitted on
-	Targets   []TargetReport `json:"targets"`
+	Version   int64 `json:"version"`
+	Consumers int   `json:"consumers"` // histories the features were fitted on
+	// Users is how many user records there were.
+	Users int `json:"users"`
+	// Sampled says that Users exceeded Config.MaxTrainConsumers, so training was restricted
+	// to a hash sample of SampledUsers of them (Config.MaxTrainConsumers): only their
+	// histories, and those of sampled ids without a user record, were read and fitted on.
+	Sampled      bool           `json:"sampled,omitempty"`
+	SampledUsers int            `json:"sampled_users,omitempty"`
+	Targets      []TargetReport `json:"targets"`
 }
 
 // TargetReport is one learned attribute: its classes and how many consumers declared each.
@@ -51,17 +64,21 @@ type TargetReport struct {
 // Config.ModelName, and serves them at once. Consumers who refused personalisation are left
 // out, and so are events that arrived anonymously before their identity was linked. A class
 // declared by fewer than Config.MinDeclared consumers is not learned.
+//
+// When there are more user records than Config.MaxTrainConsumers, only a deterministic
+// uniform sample of that many is trained on (see trainSample), decided before the log is
+// read, so the histories held at once are proportional to the sample, not to the world.
 func (s *Service) TrainPersonas(ctx context.Context) (*TrainReport, error) {
 	if s.Models == nil {
 		return nil, errors.New("profile: TrainPersonas needs Models")
 	}
 	s.trainMu.Lock()
 	defer s.trainMu.Unlock()
-	users, err := s.allUsers(ctx)
+	users, total, sample, err := s.allUsers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids, hs, err := s.histories(ctx, users)
+	ids, hs, err := s.histories(ctx, users, sample)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +106,12 @@ func (s *Service) TrainPersonas(ctx context.Context) (*TrainReport, error) {
 	if _, err := m.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	metrics, err := json.Marshal(modelMetrics{Consumers: len(hs), Targets: reports})
+	rep := &TrainReport{Consumers: len(hs), Users: total, Targets: reports}
+	if sample != nil {
+		rep.Sampled, rep.SampledUsers = true, len(users)
+	}
+	metrics, err := json.Marshal(modelMetrics{Consumers: rep.Consumers, Users: rep.Users, Sampled: rep.Sampled,
+		SampledUsers: rep.SampledUsers, Targets: reports})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +120,8 @@ func (s *Service) TrainPersonas(ctx context.Context) (*TrainReport, error) {
 		return nil, fmt.Errorf("profile: save persona model: %w", err)
 	}
 	s.model.Store(newLearned(blob.Version, m, reports))
-	return &TrainReport{Version: blob.Version, Consumers: len(hs), Targets: reports}, nil
+	rep.Version = blob.Version
+	return rep, nil
 }
 
 func newLearned(version int64, m *persona.Model, reports []TargetReport) *learned {
@@ -140,28 +163,113 @@ func (s *Service) loadModel(ctx context.Context) error {
 	return nil
 }
 
-// allUsers returns every user by id.
-func (s *Service) allUsers(ctx context.Context) (map[string]*qianmian.User, error) {
+// allUsers pages through every user record and returns the number of them and the users
+// to train on by id: all of them when there are at most Config.MaxTrainConsumers, and a nil
+// sample; otherwise the MaxTrainConsumers with the smallest sample keys, and the sample they
+// make. Only the users kept are held: memory is proportional to the bound, not to the world.
+func (s *Service) allUsers(ctx context.Context) (map[string]*qianmian.User, int, *trainSample, error) {
 	users := map[string]*qianmian.User{}
+	kept := &sampleHeap{}
+	limit := s.cfg.MaxTrainConsumers
+	total := 0
 	page := qianmian.Page{Limit: 1000}
 	for {
 		list, err := s.Users.FindUsers(ctx, page)
 		if err != nil {
-			return nil, fmt.Errorf("profile: read users: %w", err)
+			return nil, 0, nil, fmt.Errorf("profile: read users: %w", err)
 		}
 		for _, u := range list {
+			total++
+			k := newSampleKey(u.ID)
+			switch {
+			case kept.Len() < limit:
+				heap.Push(kept, k)
+			case k.compare((*kept)[0]) < 0: // replaces the largest key kept
+				delete(users, (*kept)[0].id)
+				(*kept)[0] = k
+				heap.Fix(kept, 0)
+			default:
+				continue
+			}
 			users[u.ID] = u
 		}
 		if len(list) < page.Limit {
-			return users, nil
+			break
 		}
 		page.After = list[len(list)-1].ID
 	}
+	if total <= limit {
+		return users, total, nil, nil
+	}
+	return users, total, &trainSample{max: (*kept)[0]}, nil
 }
 
-// histories reads the log once and returns, in id order, the consumers who allow
-// personalisation and their newest MaxHistory item events.
-func (s *Service) histories(ctx context.Context, users map[string]*qianmian.User) ([]string, []persona.History, error) {
+// trainSample is the consumers TrainPersonas fits on when there are more user records than
+// Config.MaxTrainConsumers: those whose sample key is at most max, the largest key among
+// the MaxTrainConsumers users with the smallest keys (a bottom-k sample). Keys hash the user
+// id with a fixed, stable hash, so the sample is uniform, and the same in every process and
+// run over the same users. It is decided from the user records alone; an id that events
+// name without a user record is in the sample when its key is at most max too, so such
+// consumers are sampled at the same rate as the others (a nil sample keeps everyone).
+type trainSample struct {
+	max sampleKey
+}
+
+// keeps says whether the consumer is in the sample.
+func (t *trainSample) keeps(userID string) bool {
+	return t == nil || newSampleKey(userID).compare(t.max) <= 0
+}
+
+// sampleKey orders consumers for sampling: by the hash of their id, ties by the id.
+type sampleKey struct {
+	hash uint64
+	id   string
+}
+
+func newSampleKey(id string) sampleKey { return sampleKey{sampleHash(id), id} }
+
+func (k sampleKey) compare(o sampleKey) int {
+	if c := cmp.Compare(k.hash, o.hash); c != 0 {
+		return c
+	}
+	return strings.Compare(k.id, o.id)
+}
+
+// sampleHash is the 64-bit FNV-1a hash of the id, mixed by MurmurHash3's finaliser so
+// that ids differing only in their last characters spread over the whole range. It must
+// not change: it decides which consumers every process trains on.
+func sampleHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// sampleHeap is a max-heap of sample keys: the largest key kept is first.
+type sampleHeap []sampleKey
+
+func (h sampleHeap) Len() int           { return len(h) }
+func (h sampleHeap) Less(i, j int) bool { return h[i].compare(h[j]) > 0 }
+func (h sampleHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *sampleHeap) Push(x any)        { *h = append(*h, x.(sampleKey)) }
+func (h *sampleHeap) Pop() any {
+	old := *h
+	k := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return k
+}
+
+// histories reads the log once and returns, in id order, the consumers of the sample who
+// allow personalisation and their newest MaxHistory item events. Events of consumers left
+// out of the sample are skipped as they are read.
+func (s *Service) histories(ctx context.Context, users map[string]*qianmian.User, sample *trainSample) ([]string, []persona.History, error) {
 	by := map[string]persona.History{}
 	in := newEventInterner()
 	for e, err := range s.Events.ScanEvents(ctx, qianmian.EventFilter{}) {
@@ -169,6 +277,9 @@ func (s *Service) histories(ctx context.Context, users map[string]*qianmian.User
 			return nil, nil, fmt.Errorf("profile: read events: %w", err)
 		}
 		if e.UserID == "" || e.ItemID == "" || e.Type == qianmian.EventImpression {
+			continue
+		}
+		if sample != nil && !sample.keeps(e.UserID) {
 			continue
 		}
 		if u := users[e.UserID]; u != nil && !u.Consent.Personalization {
@@ -287,9 +398,10 @@ func targetLabel(target, class string) string {
 
 // eventInterner makes the persona events of one training pass share their strings: every
 // event of an item names it with one string, and every event with the same type, channel,
-// location and store carries one token list. Histories of every consumer are held at once
-// (1M consumers in the large world), and each event would otherwise own its item id, its
-// token list and a "store=…" string: about 100 bytes more per event.
+// location and store carries one token list. Histories of every consumer trained on are held
+// at once (up to Config.MaxTrainConsumers, and more when events name ids without a user
+// record), and each event would otherwise own its item id, its token list and a "store=…"
+// string: about 100 bytes more per event.
 type eventInterner struct {
 	items map[string]string
 	toks  map[tokenKey][]string
