@@ -186,9 +186,20 @@ func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 	if len(ts) == 0 {
 		return 0, 0, 0
 	}
-	a, _ := slices.BinarySearch(ts, t-h.window)
-	b, _ := slices.BinarySearch(ts, t+h.window+1)
-	return float32(math.Log1p(float64(b - a))), signedLogDays(t - ts[0]), signedLogDays(t - ts[len(ts)-1])
+	first, last := ts[0], ts[len(ts)-1]
+	// Both ends are read anyway: when the window covers one, its search is skipped. A
+	// served user's latest interaction is usually after the training data's, so the upper
+	// end is nearly always free (the times of a popular item span megabytes: each step of a
+	// search is a cache miss).
+	a, b := 0, len(ts)
+	if first < t-h.window {
+		a, _ = slices.BinarySearch(ts, t-h.window)
+	}
+	if last >= t+h.window+1 {
+		b, _ = slices.BinarySearch(ts[a:], t+h.window+1)
+		b += a
+	}
+	return float32(math.Log1p(float64(b - a))), signedLogDays(t - first), signedLogDays(t - last)
 }
 
 func signedLogDays(sec int64) float32 {

@@ -1,0 +1,55 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// itemTime counts an item's interactions within the window around t as a count over every
+// interaction would, whichever ends of the window fall inside the item's times.
+func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 5))
+	h := &hybridData{window: 50, tptr: []int64{0}}
+	var lists [][]int64
+	for range 40 {
+		ts := make([]int64, rng.IntN(30))
+		for k := range ts {
+			ts[k] = int64(rng.IntN(400))
+		}
+		slices.Sort(ts)
+		lists = append(lists, ts)
+		h.times = append(h.times, ts...)
+		h.tptr = append(h.tptr, int64(len(h.times)))
+	}
+	cases := 0
+	for i, ts := range lists {
+		for tu := int64(-120); tu < 520; tu += 7 {
+			near, since, idle := h.itemTime(int32(i), tu)
+			n := 0
+			for _, x := range ts {
+				if x >= tu-h.window && x <= tu+h.window {
+					n++
+				}
+			}
+			if want := float32(math.Log1p(float64(n))); near != want {
+				t.Fatalf("item %d (times %v), t %d: near %g, want %g (%d within)", i, ts, tu, near, want, n)
+			}
+			if len(ts) == 0 {
+				if near != 0 || since != 0 || idle != 0 {
+					t.Fatalf("item %d without times: %g %g %g", i, near, since, idle)
+				}
+				continue
+			}
+			if since != signedLogDays(tu-ts[0]) || idle != signedLogDays(tu-ts[len(ts)-1]) {
+				t.Fatalf("item %d, t %d: since %g idle %g", i, tu, since, idle)
+			}
+			cases++
+		}
+	}
+	if cases < 1000 {
+		t.Fatalf("only %d cases", cases)
+	}
+}
