@@ -64,6 +64,7 @@ func newEventBatch(ctx context.Context, events []*qianmian.Event, received int64
 		events: events,
 		keys:   make([]string, len(events)),
 		args:   make([]any, 0, eventParams*len(events)),
+		opts:   make([]uint8, len(events)),
 		seqs:   make([]int64, len(events)),
 		users:  make([]string, len(events)),
 		done:   make(chan struct{}),
@@ -74,6 +75,7 @@ func newEventBatch(ctx context.Context, events []*qianmian.Event, received int64
 			b.keys[i] = e.Identity.Key()
 		}
 		b.args = eventArgs(b.args, e, b.keys[i], rec)
+		b.opts[i] = eventOpts(e)
 	}
 	return b
 }
@@ -124,6 +126,74 @@ const (
 	resolvedParam = 19
 )
 
+// The optional insert parameters: those most events leave at their zero value (the empty
+// string, NULL or 0). A statement whose rows all leave one at zero writes the zero as a
+// literal instead of binding it for every row: binding all 20 was a sixth of the writer's
+// CPU per event (the driver copies each text parameter into C memory, binds and unbinds it
+// under the connection's mutex, and frees it), and an event from an app sets 12 of them. The
+// literal stores exactly what binding the zero would.
+const (
+	optIdentity uint8 = 1 << iota // identity_key
+	optQuery                      // query
+	optText                       // text
+	optGeo                        // lat and lon
+	optDevice                     // device
+	optRecID                      // rec_id
+	optResolved                   // user_resolved (an anonymous event with an identity may be resolved)
+
+	optAll = optResolved<<1 - 1 // every parameter bound
+)
+
+// eventParamOpts[p] is the optional group of parameter p (0: always bound), and
+// eventParamZero[p] the literal of its zero value.
+var (
+	eventParamOpts = [eventParams]uint8{3: optIdentity, 7: optQuery, 11: optText, 13: optGeo,
+		14: optGeo, 15: optDevice, 16: optRecID, 19: optResolved}
+	eventParamZero = [eventParams]string{3: "''", 7: "''", 11: "''", 13: "NULL", 14: "NULL",
+		15: "''", 16: "''", 19: "0"}
+)
+
+// eventOpts returns the optional parameters e needs bound: those eventArgs gives a value
+// other than the zero, and user_resolved for an anonymous event with an identity, which the
+// writer may resolve.
+func eventOpts(e *qianmian.Event) uint8 {
+	var o uint8
+	if e.Identity != nil {
+		o |= optIdentity
+		if e.UserID == "" {
+			o |= optResolved
+		}
+	}
+	if e.Query != "" {
+		o |= optQuery
+	}
+	if e.Text != "" {
+		o |= optText
+	}
+	if e.Context.Geo != nil {
+		o |= optGeo
+	}
+	if e.Context.Device != "" {
+		o |= optDevice
+	}
+	if e.RecID != "" {
+		o |= optRecID
+	}
+	return o
+}
+
+// keptParams returns the indexes of the parameters bound by a statement whose rows need
+// the optional parameters opts, in order.
+func keptParams(opts uint8) []int {
+	kept := make([]int, 0, eventParams)
+	for p, o := range eventParamOpts {
+		if o == 0 || opts&o != 0 {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}
+
 // The user_resolved parameters, boxed once.
 var (
 	argResolved    any = int64(1)
@@ -151,10 +221,12 @@ func eventArgs(args []any, e *qianmian.Event, identityKey string, received any) 
 		e.OccurredAt.UnixMilli(), received, argNotResolved)
 }
 
-// Events are inserted by multi-row statements of 1, 2, 4, … maxInsertRows rows, prepared
-// once when the DB opens: one statement per row would spend a quarter of the time on
-// per-statement work, and preparing per batch would parse thousands of placeholders each time.
-// A group is cut into the largest sizes that fit (10,000 = 39 × 256 + 16).
+// Events are inserted by multi-row statements of 1, 2, 4, … maxInsertRows rows: one
+// statement per row would spend a quarter of the time on per-statement work, and preparing
+// per batch would parse thousands of placeholders each time. A group is cut into the largest
+// sizes that fit (10,000 = 39 × 256 + 16). The statements binding every parameter are
+// prepared when the DB opens; those leaving optional parameters out, when first needed (see
+// eventWriter.prepareInserts).
 const (
 	insertSizes   = 9
 	maxInsertRows = 1 << (insertSizes - 1) // 256 rows, 5,120 parameters: far below SQLite's 32,766
@@ -169,33 +241,48 @@ func insertSizeIndex(n int) int {
 	return k
 }
 
-// insertEventsSQL returns the statement that inserts n events. OR IGNORE skips a row whose
-// id is stored (or repeated earlier in the statement); the writer compares the rows changed
-// with n, and only when they differ reads back which ids were stored (markStored). Seq is
-// left to AUTOINCREMENT: an explicit seq would make SQLite keep a statement journal (a value
-// that is not an integer would abort the statement halfway), which doubles what is written.
-// For the same reason, OR IGNORE and not ON CONFLICT (id) DO NOTHING, which costs about a
-// third of the insert time in a statement journal. Every NOT NULL column gets a non-NULL
-// value from eventArgs, so the only conflict left to ignore is a repeated id.
-func insertEventsSQL(n int) string {
+// insertEventsSQL returns the statement that inserts n events binding the optional
+// parameters opts (optAll: every parameter); the others are their zero literal. OR IGNORE
+// skips a row whose id is stored (or repeated earlier in the statement); the writer compares
+// the rows changed with n, and only when they differ reads back which ids were stored
+// (markStored). Seq is left to AUTOINCREMENT: an explicit seq would make SQLite keep a
+// statement journal (a value that is not an integer would abort the statement halfway),
+// which doubles what is written. For the same reason, OR IGNORE and not ON CONFLICT (id) DO
+// NOTHING, which costs about a third of the insert time in a statement journal. Every NOT
+// NULL column gets a non-NULL value from eventArgs, so the only conflict left to ignore is a
+// repeated id.
+func insertEventsSQL(n int, opts uint8) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO events (id, type, user_id, identity_key, item_id, store_id,
 		channel, query, quantity, amount, rating, text, location_type, lat, lon, device, rec_id,
 		occurred_at, received_at, user_resolved) VALUES `)
-	row := "(?" + strings.Repeat(",?", eventParams-1) + ")"
+	var row strings.Builder
+	row.WriteByte('(')
+	for p, o := range eventParamOpts {
+		if p > 0 {
+			row.WriteByte(',')
+		}
+		if o == 0 || opts&o != 0 {
+			row.WriteByte('?')
+		} else {
+			row.WriteString(eventParamZero[p])
+		}
+	}
+	row.WriteByte(')')
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(row)
+		b.WriteString(row.String())
 	}
 	return b.String()
 }
 
-// prepareEventInserts prepares the insert statements on the write connection.
+// prepareEventInserts prepares the insert statements binding every parameter on the write
+// connection.
 func (db *DB) prepareEventInserts(ctx context.Context) error {
 	for k := range insertSizes {
-		stmt, err := db.write.PrepareContext(ctx, insertEventsSQL(1<<k))
+		stmt, err := db.write.PrepareContext(ctx, insertEventsSQL(1<<k, optAll))
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare event insert: %w", err)
 		}

@@ -38,6 +38,7 @@ type eventBatch struct {
 	events []*qianmian.Event
 	keys   []string // identity key of each event, "" without identity
 	args   []any    // eventParams insert parameters per event, prepared by the caller
+	opts   []uint8  // the optional parameters each event needs bound (eventOpts)
 
 	// Set by the writer. seqs[i] is 0 for a duplicate; users[i] is the resolved user id.
 	seqs  []int64
@@ -53,9 +54,26 @@ type eventWriter struct {
 
 	mu    sync.Mutex
 	queue []*eventBatch
+
+	// The insert statements leaving optional parameters out, prepared on the write
+	// connection when first needed; only the token's holder uses them.
+	inserts map[insertKey]*sql.Stmt
 }
 
-func newEventWriter() *eventWriter { return &eventWriter{token: make(chan struct{}, 1)} }
+// insertKey names an insert statement: 1<<k rows binding the optional parameters opts.
+type insertKey struct {
+	k    int
+	opts uint8
+}
+
+// maxInsertStmts bounds the statements of eventWriter.inserts. A source of events sets the
+// same few optional fields on most of its events, so a workload uses a handful of the 128
+// combinations (times 9 sizes); a 256-row statement holds a few hundred KB of SQLite's memory.
+const maxInsertStmts = 64
+
+func newEventWriter() *eventWriter {
+	return &eventWriter{token: make(chan struct{}, 1), inserts: make(map[insertKey]*sql.Stmt)}
+}
 
 // write queues b and returns once it is written (b.err says how), or with ctx's error if
 // ctx ends while b is still queued.
@@ -137,14 +155,17 @@ func (db *DB) writeEventGroup(group []*eventBatch) {
 	}()
 	ctx := context.Background() // the batches are written whatever their callers do now
 	start := time.Now()
-	err := db.writeTx(ctx, func(tx *sql.Tx) error { return db.insertEventGroup(ctx, tx, group) })
+	var inserted time.Duration
+	err := db.writeEvents(ctx, group, &inserted)
 	if db.Logger.Enabled(ctx, slog.LevelDebug) {
 		events := 0
 		for _, b := range group {
 			events += len(b.events)
 		}
+		// seconds is the whole transaction; insert_seconds its statements, the rest is
+		// BEGIN and COMMIT (writing the WAL and the fsync).
 		db.Logger.Debug("sqlite: group commit", "batches", len(group), "events", events,
-			"seconds", time.Since(start).Seconds(), "err", err)
+			"seconds", time.Since(start).Seconds(), "insert_seconds", inserted.Seconds(), "err", err)
 	}
 	switch {
 	case err == nil:
@@ -154,7 +175,7 @@ func (db *DB) writeEventGroup(group []*eventBatch) {
 		db.Logger.Warn("sqlite: group commit failed, writing its batches one by one",
 			"batches", len(group), "err", err)
 		for _, b := range group {
-			b.err = db.writeTx(ctx, func(tx *sql.Tx) error { return db.insertEventGroup(ctx, tx, []*eventBatch{b}) })
+			b.err = db.writeEvents(ctx, []*eventBatch{b}, nil)
 		}
 	}
 	for _, b := range group {
@@ -180,6 +201,98 @@ func (b *eventBatch) finish(bus qianmian.EventBus) {
 	if b.res.Accepted > 0 {
 		bus.Publish(context.WithoutCancel(b.ctx), acceptedCopies(b.events, b.seqs, b.res.Accepted))
 	}
+}
+
+// writeEvents writes the batches of group in one transaction (insertEventGroup), having
+// prepared the insert statements it needs first: the write connection is the only one, so
+// they cannot be prepared while its transaction is open. If inserted is not nil, it is set
+// to the time the transaction's statements took.
+func (db *DB) writeEvents(ctx context.Context, group []*eventBatch, inserted *time.Duration) error {
+	db.events.prepareInserts(ctx, db, group)
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		start := time.Now()
+		err := db.insertEventGroup(ctx, tx, group)
+		if inserted != nil {
+			*inserted = time.Since(start)
+		}
+		return err
+	})
+}
+
+// prepareInserts prepares the insert statements the group's chunks need (chunker) that bind
+// fewer than every parameter and are not prepared yet. One that fails to prepare is left
+// out: insertEventGroup then binds every parameter of that chunk.
+func (w *eventWriter) prepareInserts(ctx context.Context, db *DB, group []*eventBatch) {
+	c := newChunker(group)
+	for {
+		k, opts, _, ok := c.next()
+		if !ok {
+			return
+		}
+		key := insertKey{k, opts}
+		if _, ok := w.inserts[key]; ok || opts == optAll {
+			continue
+		}
+		if len(w.inserts) >= maxInsertStmts {
+			w.closeInserts()
+		}
+		stmt, err := db.write.PrepareContext(ctx, insertEventsSQL(1<<k, opts))
+		if err != nil {
+			db.Logger.Warn("sqlite: prepare event insert", "rows", 1<<k, "opts", opts, "err", err)
+			continue
+		}
+		w.inserts[key] = stmt
+	}
+}
+
+// closeInserts closes the statements of w.inserts and forgets them.
+func (w *eventWriter) closeInserts() {
+	for key, stmt := range w.inserts {
+		_ = stmt.Close()
+		delete(w.inserts, key)
+	}
+}
+
+// chunker cuts the events of a group, in order, into the rows of insert statements: each
+// the largest size (1<<k rows) that fits the events left.
+type chunker struct {
+	group  []*eventBatch
+	bi, ei int // the next row: event ei of batch bi
+	left   int // events not yet in a chunk
+	parts  []span
+}
+
+func newChunker(group []*eventBatch) *chunker {
+	c := &chunker{group: group}
+	for _, b := range group {
+		c.left += len(b.events)
+	}
+	return c
+}
+
+// next returns the next chunk: its size index k, the optional parameters its rows need
+// (the union of theirs) and its spans, valid until the next call. ok is false once every
+// event is in a chunk.
+func (c *chunker) next() (k int, opts uint8, parts []span, ok bool) {
+	if c.left == 0 {
+		return 0, 0, nil, false
+	}
+	k = insertSizeIndex(c.left)
+	c.left -= 1 << k
+	c.parts = c.parts[:0]
+	for need := 1 << k; need > 0; {
+		b := c.group[c.bi]
+		hi := min(len(b.events), c.ei+need)
+		c.parts = append(c.parts, span{b, c.ei, hi})
+		for _, o := range b.opts[c.ei:hi] {
+			opts |= o
+		}
+		need -= hi - c.ei
+		if c.ei = hi; c.ei == len(b.events) {
+			c.bi, c.ei = c.bi+1, 0
+		}
+	}
+	return k, opts, c.parts, true
 }
 
 // insertEventGroup writes the batches of group, in order, in tx: it resolves and links their
@@ -211,35 +324,50 @@ func (db *DB) insertEventGroup(ctx context.Context, tx *sql.Tx, group []*eventBa
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
 		return fmt.Errorf("read last seq: %w", err)
 	}
-	var stmts [insertSizes]*sql.Stmt
+	stmts := make(map[insertKey]*sql.Stmt) // the statements of tx
 	defer func() {
 		for _, s := range stmts {
-			if s != nil {
-				_ = s.Close()
-			}
+			_ = s.Close()
 		}
 	}()
 	args := make([]any, 0, eventParams*min(total, maxInsertRows))
-	var parts []span
-	bi, ei := 0, 0 // the next row to insert: event ei of batch bi
-	for start := 0; start < total; {
-		k := insertSizeIndex(total - start)
+	c := newChunker(group)
+	for {
+		k, opts, parts, ok := c.next()
+		if !ok {
+			break
+		}
 		n := 1 << k
-		args, parts = args[:0], parts[:0]
-		for need := n; need > 0; {
-			b := group[bi]
-			hi := min(len(b.events), ei+need)
-			args = append(args, b.args[ei*eventParams:hi*eventParams]...)
-			parts = append(parts, span{b, ei, hi})
-			need -= hi - ei
-			if ei = hi; ei == len(b.events) {
-				bi, ei = bi+1, 0
+		key := insertKey{k, opts}
+		prepared := db.eventInserts[k]
+		if opts != optAll {
+			if prepared = db.events.inserts[key]; prepared == nil {
+				// Not prepared (prepareInserts failed): bind every parameter.
+				key.opts, prepared = optAll, db.eventInserts[k]
 			}
 		}
-		if stmts[k] == nil {
-			stmts[k] = tx.StmtContext(ctx, db.eventInserts[k])
+		args = args[:0]
+		if key.opts == optAll {
+			for _, p := range parts {
+				args = append(args, p.b.args[p.lo*eventParams:p.hi*eventParams]...)
+			}
+		} else {
+			kept := keptParams(key.opts)
+			for _, p := range parts {
+				for i := p.lo; i < p.hi; i++ {
+					row := p.b.args[i*eventParams : (i+1)*eventParams]
+					for _, j := range kept {
+						args = append(args, row[j])
+					}
+				}
+			}
 		}
-		res, err := stmts[k].ExecContext(ctx, args...)
+		stmt := stmts[key]
+		if stmt == nil {
+			stmt = tx.StmtContext(ctx, prepared)
+			stmts[key] = stmt
+		}
+		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", formatError(err))
 		}
@@ -248,7 +376,6 @@ func (db *DB) insertEventGroup(ctx context.Context, tx *sql.Tx, group []*eventBa
 			return fmt.Errorf("insert events: %w", err)
 		}
 		if stored == 0 {
-			start += n
 			continue
 		}
 		lastSeq, err := res.LastInsertId()
@@ -272,7 +399,6 @@ func (db *DB) insertEventGroup(ctx context.Context, tx *sql.Tx, group []*eventBa
 			}
 		}
 		last = lastSeq
-		start += n
 	}
 	return nil
 }
