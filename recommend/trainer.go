@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/qianmian/qianmian"
@@ -92,12 +93,19 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
 	}
+	stats := f.stats
+	f = nil // the training data: nothing below needs it
 	data, err := a.encode()
 	if err != nil {
 		return nil, fmt.Errorf("encode model: %w", err)
 	}
-	f.stats.Seconds = time.Since(started).Seconds()
-	metrics, err := json.Marshal(f.stats)
+	a = nil
+	// Saving copies the artefact once more (into the store's memory), and publishing decodes
+	// it beside the model being served: give the fit's memory back to the system first, so
+	// those copies do not stack on top of it (at 100,000 items they are ~0.5 GB each).
+	debug.FreeOSMemory()
+	stats.Seconds = time.Since(started).Seconds()
+	metrics, err := json.Marshal(stats)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +114,9 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 		return nil, fmt.Errorf("save model: %w", err)
 	}
 	logger.Info("training finished", "model", blob.Name, "version", blob.Version, "bytes", len(data),
-		"subjects", f.stats.Subjects, "items", f.stats.Items, "interactions", f.stats.Interactions,
-		"neighbors", f.stats.Neighbors, "rebuy_categories", len(f.stats.RebuyCategories),
-		"learned", f.stats.Learned, "seconds", f.stats.Seconds)
+		"subjects", stats.Subjects, "items", stats.Items, "interactions", stats.Interactions,
+		"neighbors", stats.Neighbors, "rebuy_categories", len(stats.RebuyCategories),
+		"learned", stats.Learned, "seconds", stats.Seconds)
 	if t.Published != nil {
 		if err := t.Published(ctx, blob); err != nil {
 			return blob, fmt.Errorf("after publishing version %d: %w", blob.Version, err)
