@@ -24,6 +24,8 @@ func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
 		h.times = append(h.times, ts...)
 		h.tptr = append(h.tptr, int64(len(h.times)))
 	}
+	h.ni, h.pop = len(lists), make([]float32, len(lists))
+	h.sortPop()
 	cases := 0
 	for i, ts := range lists {
 		for tu := int64(-120); tu < 520; tu += 7 {
