@@ -15,6 +15,7 @@ func TopK(dst []int32, scores []float32, k int) []int32 {
 	dst = slices.Grow(dst, k)
 	h := topHeap{scores: scores}
 	h.idx = dst[base : base : base+k]
+	var worst float32 // the root's score once the heap is full
 	for i, s := range scores {
 		if s != s { // NaN
 			continue
@@ -22,11 +23,15 @@ func TopK(dst []int32, scores []float32, k int) []int32 {
 		if len(h.idx) < k {
 			h.idx = append(h.idx, int32(i))
 			h.up(len(h.idx) - 1)
+			worst = scores[h.idx[0]]
 			continue
 		}
-		if h.better(int32(i), h.idx[0]) {
+		// Indexes only grow, so an equal score loses its tie to every kept one: only a
+		// strictly higher score enters. Most scores of a long list fail this one comparison.
+		if s > worst {
 			h.idx[0] = int32(i)
 			h.down(0, len(h.idx))
+			worst = scores[h.idx[0]]
 		}
 	}
 	// Heap-sort in place: repeatedly move the worst to the end, leaving the best first.

@@ -66,6 +66,23 @@ func TestTopK_MatchesSort(t *testing.T) {
 			if want := referenceTopK(scores, k); !slices.Equal(got, want) {
 				t.Fatalf("n=%d k=%d: TopK()=%v, want %v", n, k, got, want)
 			}
+			// And with NaNs and infinities among the ties (the hybrid floors scores at −Inf).
+			for i := range scores {
+				switch i % 7 {
+				case 2:
+					scores[i] = float32(math.NaN())
+				case 4:
+					scores[i] = float32(math.Inf(-1))
+				case 5:
+					if i%3 == 0 {
+						scores[i] = float32(math.Inf(1))
+					}
+				}
+			}
+			got = model.TopK(nil, scores, k)
+			if want := referenceTopK(scores, k); !slices.Equal(got, want) {
+				t.Fatalf("n=%d k=%d with NaN and ±Inf: TopK()=%v, want %v", n, k, got, want)
+			}
 		}
 	}
 }
@@ -97,6 +114,15 @@ func BenchmarkTopK(b *testing.B) {
 			}
 		})
 	}
+	// The hybrid's shape: each base's top 100 of a store's stock.
+	b.Run("800x100", func(b *testing.B) {
+		scores := randomScores(800, 42)
+		dst := make([]int32, 0, 100)
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = model.TopK(dst[:0], scores, 100)
+		}
+	})
 }
 
 // BenchmarkTopK_SortAll is the obvious way TopK replaces, for its before and after: order
