@@ -217,15 +217,7 @@ func seqTransitions(ctx context.Context, c SequentialConfig, h, occ *seqCSR) (se
 	for g := 1; g <= c.Window; g++ {
 		gap[g] = float32(math.Pow(float64(c.GapDecay), float64(g-1)))
 	}
-	rowIdx := make([][]int32, n)
-	rowVal := make([][]float32, n)
-	accs := make([][]float32, c.Workers)
-	touched := make([][]int32, c.Workers)
-	err := seqParallel(ctx, c.Workers, n, func(w, i int) {
-		if accs[w] == nil {
-			accs[w] = make([]float32, n)
-		}
-		acc, t := accs[w], touched[w][:0]
+	return seqBuildRows(ctx, c.Workers, n, c.MaxTransitions, func(i int, acc []float32, t []int32) []int32 {
 		for _, p := range occ.idx[occ.ptr[i]:occ.ptr[i+1]] {
 			end := h.ptr[owner[p]+1]
 			for q := p + 1; q < end && int(q-p) <= c.Window; q++ {
@@ -239,7 +231,25 @@ func seqTransitions(ctx context.Context, c SequentialConfig, h, occ *seqCSR) (se
 				acc[j] += gap[q-p]
 			}
 		}
-		rowIdx[i], rowVal[i] = seqTopRow(t, acc, c.MaxTransitions)
+		return t
+	})
+}
+
+// seqBuildRows builds one sparse row per item [0, n) over workers goroutines: fill(i, acc,
+// t) adds row i into acc (a worker's dense accumulator, all zero on entry), appending each
+// index it makes non-zero to t, and returns t; the row keeps its strongest keep entries
+// (all when keep is 0), and acc is cleared for the next.
+func seqBuildRows(ctx context.Context, workers, n, keep int, fill func(i int, acc []float32, t []int32) []int32) (seqCSR, error) {
+	rowIdx := make([][]int32, n)
+	rowVal := make([][]float32, n)
+	accs := make([][]float32, workers)
+	touched := make([][]int32, workers)
+	err := seqParallel(ctx, workers, n, func(w, i int) {
+		if accs[w] == nil {
+			accs[w] = make([]float32, n)
+		}
+		t := fill(i, accs[w], touched[w][:0])
+		rowIdx[i], rowVal[i] = seqTopRow(t, accs[w], keep)
 		touched[w] = t
 	})
 	if err != nil {
@@ -264,15 +274,7 @@ func seqTwoSteps(ctx context.Context, c SequentialConfig, trans *seqCSR, scale [
 	if keep <= 0 {
 		keep = seqTwoStepRow
 	}
-	rowIdx := make([][]int32, n)
-	rowVal := make([][]float32, n)
-	accs := make([][]float32, c.Workers)
-	touched := make([][]int32, c.Workers)
-	err := seqParallel(ctx, c.Workers, n, func(w, i int) {
-		if accs[w] == nil {
-			accs[w] = make([]float32, n)
-		}
-		acc, t := accs[w], touched[w][:0]
+	return seqBuildRows(ctx, c.Workers, n, keep, func(i int, acc []float32, t []int32) []int32 {
 		idx, val := trans.row(int32(i))
 		for k, j := range idx {
 			f := scale[i] * val[k] * scale[j]
@@ -287,11 +289,6 @@ func seqTwoSteps(ctx context.Context, c SequentialConfig, trans *seqCSR, scale [
 				}
 			}
 		}
-		rowIdx[i], rowVal[i] = seqTopRow(t, acc, keep)
-		touched[w] = t
+		return t
 	})
-	if err != nil {
-		return seqCSR{}, err
-	}
-	return seqRows(rowIdx, rowVal), nil
 }
