@@ -74,6 +74,10 @@ func (s *Service) TrainPersonas(ctx context.Context) (*TrainReport, error) {
 	}
 	s.trainMu.Lock()
 	defer s.trainMu.Unlock()
+	if s.JobLock != nil {
+		s.JobLock.Lock()
+		defer s.JobLock.Unlock()
+	}
 	users, total, sample, err := s.allUsers(ctx)
 	if err != nil {
 		return nil, err

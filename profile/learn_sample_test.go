@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,4 +198,36 @@ func sum(xs []int) int {
 		n += x
 	}
 	return n
+}
+
+// TrainPersonas holds JobLock throughout: while another job holds it, training waits.
+func TestTrainPersonas_JobLock(t *testing.T) {
+	t.Parallel()
+	w, err := sim.Generate(sim.SmallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func() time.Time { return w.Truth.End })
+	e.loadWorld(t, w)
+	var jobs sync.Mutex
+	e.svc.JobLock = &jobs
+	e.open(t)
+	jobs.Lock() // another job is running
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.TrainPersonas(t.Context())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("TrainPersonas returned (%v) while the lock was held", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	jobs.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !jobs.TryLock() {
+		t.Fatal("training kept the lock after returning")
+	}
 }

@@ -38,6 +38,10 @@ type Service struct {
 	Config Config
 	Logger *slog.Logger     // defaults to discarding
 	Now    func() time.Time // defaults to time.Now
+	// JobLock, when set, is held through each persona training (TrainPersonas). A serving
+	// process hands the same lock to its model trainer, so that their memory peaks come one
+	// after the other instead of adding up.
+	JobLock sync.Locker
 
 	cfg     Config
 	rules   *RuleSet

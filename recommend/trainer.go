@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/qianmian/qianmian"
@@ -31,6 +32,11 @@ type Trainer struct {
 	// Published, when set, is called after each model is saved: a serving node reloads
 	// there. Its error is TrainOnce's.
 	Published func(ctx context.Context, blob *qianmian.ModelBlob) error
+
+	// JobLock, when set, is held through each training run. A serving process hands the
+	// same lock to all its trainers (the persona classifiers' too) so that their memory
+	// peaks come one after the other instead of adding up.
+	JobLock sync.Locker
 
 	Logger   *slog.Logger     // defaults to discarding
 	Now      func() time.Time // defaults to time.Now
@@ -64,6 +70,10 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 		nowFn = time.Now
 	}
 	cfg := t.Config.withDefaults()
+	if t.JobLock != nil {
+		t.JobLock.Lock()
+		defer t.JobLock.Unlock()
+	}
 	started := time.Now()
 	now := nowFn()
 	logger.Info("training started", "model", cfg.ModelName)

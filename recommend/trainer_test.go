@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,5 +143,48 @@ func TestTrainer_PublishedHook(t *testing.T) {
 	blob, err := tr.TrainOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "reload failed") || blob == nil || blob.Version != 3 {
 		t.Fatalf("TrainOnce with a failing hook = v%v, %v; want version 3 saved and the hook's error", blob, err)
+	}
+}
+
+// A training run holds JobLock throughout: while another job holds it, the run waits and
+// publishes nothing; once released, it trains.
+func TestTrainer_JobLockSerialisesRuns(t *testing.T) {
+	t.Parallel()
+	db := newTestWorld(t)
+	tr := newTrainer(t, db)
+	var jobs sync.Mutex
+	tr.JobLock = &jobs
+	var published atomic.Int32
+	tr.Published = func(context.Context, *qianmian.ModelBlob) error {
+		if jobs.TryLock() {
+			jobs.Unlock()
+			t.Error("the lock was free while the run published")
+		}
+		published.Add(1)
+		return nil
+	}
+	jobs.Lock() // another job is running
+	done := make(chan error, 1)
+	go func() {
+		_, err := tr.TrainOnce(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("TrainOnce returned (%v) while the lock was held", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if published.Load() != 0 {
+		t.Fatal("a run published while another job held the lock")
+	}
+	jobs.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if published.Load() != 1 {
+		t.Fatalf("published %d times, want 1", published.Load())
+	}
+	if !jobs.TryLock() {
+		t.Fatal("the run kept the lock after returning")
 	}
 }

@@ -66,8 +66,12 @@ type Main struct {
 	pseudonymKey []byte
 
 	closers []func() error
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+
+	// jobs is held by each training run of the model and of the persona classifiers, so a
+	// serving process never runs two at once: each fits in memory, both together may not.
+	jobs   sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // NewMain returns a Main with the default configuration and a logger writing to stderr.
@@ -194,6 +198,7 @@ func (m *Main) newTrainer() *recommend.Trainer {
 	t.Logger = m.Logger
 	t.Interval = m.Config.TrainEvery
 	t.Published = m.reload
+	t.JobLock = &m.jobs
 	return t
 }
 
@@ -300,6 +305,7 @@ func (m *Main) openProfiles(ctx context.Context) error {
 	p.Events, p.Users, p.Identities, p.Items = m.Events, m.Users, m.Identities, m.Items
 	p.Profiles, p.Models, p.Bus, p.Logger = m.ProfileStore, m.Models, m.Bus, m.Logger
 	p.Segments = m.SegmentStore
+	p.JobLock = &m.jobs
 	p.Config.TrainEvery = m.Config.TrainEvery
 	if err := p.Open(ctx); err != nil {
 		return fmt.Errorf("open profiles: %w", err)
