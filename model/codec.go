@@ -201,16 +201,26 @@ func (d *decoder) words(n int, put func(uint32)) {
 	}
 }
 
+// capFor returns the capacity to allocate for n words: all of them when the reader says
+// that many bytes remain (an artefact read from memory), else at most 65,536, so a corrupt
+// length cannot allocate gigabytes before the read fails; the slice then grows as it reads.
+func (d *decoder) capFor(n int) int {
+	if l, ok := d.r.(interface{ Len() int }); ok && 4*n <= l.Len() {
+		return n
+	}
+	return min(n, 1<<16)
+}
+
 func (d *decoder) int32s() []int32 {
 	n := d.length()
-	v := make([]int32, 0, min(n, 1<<16))
+	v := make([]int32, 0, d.capFor(n))
 	d.words(n, func(x uint32) { v = append(v, int32(x)) })
 	return v
 }
 
 func (d *decoder) float32s() []float32 {
 	n := d.length()
-	v := make([]float32, 0, min(n, 1<<16))
+	v := make([]float32, 0, d.capFor(n))
 	d.words(n, func(x uint32) { v = append(v, math.Float32frombits(x)) })
 	return v
 }

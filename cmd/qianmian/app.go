@@ -205,6 +205,10 @@ func (m *Main) newTrainer() *recommend.Trainer {
 // OpenServing opens the engine (following the bus), the background trainer and the HTTP
 // server. Storage must be open.
 func (m *Main) OpenServing(ctx context.Context) error {
+	// The profiler first, so that loading the model and the catalogue can be profiled too.
+	if err := m.openDebug(); err != nil {
+		return err
+	}
 	m.Trainer = m.newTrainer()
 	e := recommend.NewEngine()
 	e.Items, e.Stores, e.Assortments, e.Users, e.Events = m.Items, m.Stores, m.Assortments, m.Users, m.Events
@@ -253,9 +257,6 @@ func (m *Main) OpenServing(ctx context.Context) error {
 		return fmt.Errorf("open http server: %w", err)
 	}
 	m.Server = s
-	if err := m.openDebug(); err != nil {
-		return err
-	}
 	// Alerts close before the server: that ends the alert streams, which Close would
 	// otherwise wait for.
 	m.closers = append(m.closers, s.Close, closeAlerts)
