@@ -187,16 +187,7 @@ func seqColumns(x *seqCSR, n int) seqCSR {
 
 // seqGram returns G = XᵀX in rows sorted by item, the diagonal included.
 func seqGram(ctx context.Context, workers int, x, xt *seqCSR) (seqCSR, error) {
-	n := len(xt.ptr) - 1
-	rowIdx := make([][]int32, n)
-	rowVal := make([][]float32, n)
-	accs := make([][]float32, workers)
-	touched := make([][]int32, workers)
-	err := seqParallel(ctx, workers, n, func(w, i int) {
-		if accs[w] == nil {
-			accs[w] = make([]float32, n)
-		}
-		acc, t := accs[w], touched[w][:0]
+	return seqBuildRows(ctx, workers, len(xt.ptr)-1, 0, func(i int, acc []float32, t []int32) []int32 {
 		for _, u := range xt.idx[xt.ptr[i]:xt.ptr[i+1]] {
 			for _, j := range x.idx[x.ptr[u]:x.ptr[u+1]] {
 				if acc[j] == 0 {
@@ -205,13 +196,8 @@ func seqGram(ctx context.Context, workers int, x, xt *seqCSR) (seqCSR, error) {
 				acc[j]++
 			}
 		}
-		rowIdx[i], rowVal[i] = seqTopRow(t, acc, 0)
-		touched[w] = t
+		return t
 	})
-	if err != nil {
-		return seqCSR{}, err
-	}
-	return seqRows(rowIdx, rowVal), nil
 }
 
 // seqTransposeRows turns per-target columns (the sources of each item and their weights)
