@@ -304,21 +304,21 @@ func (m *IALS) foldInto(x []float32, items []int32, weights []float32, times []i
 		alpha = m.Config.HistoryAlpha
 	}
 	s.decay = HistoryDecay(s.decay[:0], items, times, float64(m.Config.HistoryHalfLife))
-	decay := s.decay
-	if m.basis != nil {
-		s.cm1, s.cp = s.cm1[:0], s.cp[:0]
-		var mass float64
-		for q, i := range items {
-			var cm1, cp float32
-			if i >= 0 && int(i) < m.numItems {
-				cm1, cp = ialsConfidence(weights[q]*decay[q], alpha)
-				mass += float64(cm1)
-			}
-			s.cm1, s.cp = append(s.cm1, cm1), append(s.cp, cp)
+	// Each item's confidence − 1 and preference × confidence (0 for items outside the
+	// model), and the penalty they set: both solves below read them.
+	s.cm1, s.cp = s.cm1[:0], s.cp[:0]
+	var mass float64
+	for q, i := range items {
+		var cm1, cp float32
+		if i >= 0 && int(i) < m.numItems {
+			cm1, cp = ialsConfidence(weights[q]*s.decay[q], alpha)
+			mass += float64(cm1)
 		}
-		if m.foldWoodbury(x[:k], items, s.cm1, s.cp, float64(ialsReg(m.Config, mass, m.numItems)), s) {
-			return
-		}
+		s.cm1, s.cp = append(s.cm1, cm1), append(s.cp, cp)
+	}
+	reg := float64(ialsReg(m.Config, mass, m.numItems))
+	if m.basis != nil && m.foldWoodbury(x[:k], items, s.cm1, s.cp, reg, s) {
+		return
 	}
 	if cap(s.buf) < k*k+2*k {
 		s.buf = make([]float64, k*k+2*k)
@@ -327,20 +327,16 @@ func (m *IALS) foldInto(x []float32, items []int32, weights []float32, times []i
 	a, b, y64 := buf[:k*k], buf[k*k:k*k+k], buf[k*k+k:]
 	copy(a, m.gram)
 	clear(b)
-	var mass float64
 	for q, i := range items {
 		y := m.ItemFactors(i)
 		if y == nil {
 			continue
 		}
-		cm1, cp := ialsConfidence(weights[q]*decay[q], alpha)
-		mass += float64(cm1)
-		ialsAddOuter(a, y, float64(cm1), y64)
+		ialsAddOuter(a, y, float64(s.cm1[q]), y64)
 		for j, v := range y {
-			b[j] += float64(cp) * float64(v)
+			b[j] += float64(s.cp[q]) * float64(v)
 		}
 	}
-	reg := float64(ialsReg(m.Config, mass, m.numItems))
 	for j := 0; j < k; j++ {
 		a[j*k+j] += reg
 	}

@@ -64,7 +64,7 @@ func newIALSBasis(gram []float64, items []float32, k, workers int) *ialsBasis {
 	return b
 }
 
-// woodburyMaxHistory is the share of k up to which a history's distinct confidences are
+// woodburyMax is how many of a history's confidences (of k factors) are at most
 // solved by Woodbury: its h×h system costs about h²k/2, the direct one hk²/2 + k³/6.
 func woodburyMax(k int) int { return k / 2 }
 
