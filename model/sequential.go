@@ -206,27 +206,15 @@ func (a *seqAcc) add(idx []int32, val []float32, w float32) {
 	}
 }
 
-// flush adds weight × val / max(val) to dst and clears the accumulator. Nothing is added
-// when no entry is positive.
-func (a *seqAcc) flush(dst []float32, weight float32) {
-	var top float32
-	for _, j := range a.touched {
-		top = max(top, a.val[j])
+// flush adds weight × val / max(val) to dst, the maximum taken over every touched entry,
+// and clears the accumulator. With only (any order, repeats and out-of-range entries
+// allowed) just those entries are written, each once: a store's stock of a few hundred
+// items, of the thousands a history touches; nil writes every touched entry. Nothing is
+// added when no entry is positive.
+func (a *seqAcc) flush(dst []float32, weight float32, only []int32) {
+	if only == nil {
+		only = a.touched
 	}
-	if top > 0 && weight != 0 {
-		f := weight / top
-		for _, j := range a.touched {
-			dst[j] += f * a.val[j]
-		}
-	}
-	a.reset()
-}
-
-// flushOnly is flush for the entries of only (any order, repeats and out-of-range entries
-// allowed): the same normalisation by the maximum over every touched entry, but only the
-// entries a caller will read are written, each once. A store's stock is a few hundred
-// items; a two-step expansion touches tens of thousands.
-func (a *seqAcc) flushOnly(dst []float32, weight float32, only []int32) {
 	var top float32
 	for _, j := range a.touched {
 		top = max(top, a.val[j])
@@ -284,17 +272,10 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 		w *= c.HistoryDecay
 	}
 	scored := len(s.a.touched) > 0
-	flush := func(a *seqAcc, weight float32) {
-		if subset == nil {
-			a.flush(dst, weight)
-		} else {
-			a.flushOnly(dst, weight, subset)
-		}
-	}
-	flush(&s.a, 1)
+	s.a.flush(dst, 1, subset)
 
 	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
-		m.twoStep(s, recent, flush)
+		m.twoStep(s, recent, dst, subset)
 	}
 	if c.Similarity > 0 {
 		recent = hist[max(0, len(hist)-c.SimilarityHistory):]
@@ -305,7 +286,7 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 			w *= c.SimilarityDecay
 		}
 		scored = scored || len(s.a.touched) > 0
-		flush(&s.a, c.Similarity)
+		s.a.flush(dst, c.Similarity, subset)
 	}
 	if c.Repeat > 0 {
 		recent = hist[max(0, len(hist)-c.History):]
@@ -344,12 +325,12 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 
 // twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1: the
 // recent items' two-step rows, the k-th latest weighing HistoryDecay^k.
-func (m *Sequential) twoStep(s *seqScratch, recent []int32, flush func(*seqAcc, float32)) {
+func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32, subset []int32) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		idx, val := m.two.row(recent[k])
 		s.b.add(idx, val, w)
 		w *= m.Config.HistoryDecay
 	}
-	flush(&s.b, m.Config.TwoStep)
+	s.b.flush(dst, m.Config.TwoStep, subset)
 }
