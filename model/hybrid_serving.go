@@ -29,10 +29,7 @@ func (m *Hybrid) WriteServing(w io.Writer) (int64, error) {
 		if _, err := newServingBase(base.Name()); !ok || err != nil {
 			return 0, fmt.Errorf("model: hybrid: base %q cannot be saved for serving", base.Name())
 		}
-		if ials, ok := base.(*IALS); ok {
-			wt = ials.WithoutUsers() // served histories are folded in
-		}
-		writers[b] = wt
+		writers[b] = ServingWriter(wt)
 	}
 	n, err := m.WriteTo(w)
 	if err != nil {
@@ -89,6 +86,16 @@ func (m *Hybrid) WriteServing(w io.Writer) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// ServingWriter returns what serving needs written of the fitted model m: m itself, except
+// that iALS leaves out its fitted users' vectors (WithoutUsers), since serving folds every
+// visitor's live history in. The engine's artefact and the hybrid's bases both go through it.
+func ServingWriter(m io.WriterTo) io.WriterTo {
+	if ials, ok := m.(*IALS); ok {
+		return ials.WithoutUsers()
+	}
+	return m
 }
 
 // newServingBase returns an empty model of a savable base family, to read one into.

@@ -139,11 +139,7 @@ func (a *artefact) writeTo(buf interface {
 	}
 	buf.Write(le.AppendUint32(nil, uint32(len(a.LearnedName))))
 	buf.WriteString(a.LearnedName)
-	learned := io.WriterTo(a.Learned)
-	if ials, ok := a.Learned.(*model.IALS); ok {
-		learned = ials.WithoutUsers() // the engine folds every visitor's history in
-	}
-	if _, err := learned.WriteTo(buf); err != nil {
+	if _, err := model.ServingWriter(a.Learned).WriteTo(buf); err != nil {
 		return fmt.Errorf("write %s: %w", a.LearnedName, err)
 	}
 	return nil
