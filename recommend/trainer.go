@@ -103,13 +103,13 @@ func (t *Trainer) TrainOnce(ctx context.Context) (*qianmian.ModelBlob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
 	}
+	// Nothing below reads f (the training data) or, once encoded, a: the collector may take
+	// them while the artefact is saved and published.
 	stats := f.stats
-	f = nil // the training data: nothing below needs it
 	data, err := a.encode()
 	if err != nil {
 		return nil, fmt.Errorf("encode model: %w", err)
 	}
-	a = nil
 	// Saving copies the artefact once more (into the store's memory), and publishing decodes
 	// it beside the model being served: give the fit's memory back to the system first, so
 	// those copies do not stack on top of it (at 100,000 items they are ~0.5 GB each).
