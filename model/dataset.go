@@ -52,6 +52,15 @@ func (d *Dataset) Sequence(u int32) (items []int32, weights []float32, times []i
 	return d.seqItems[lo:hi], d.seqWeights[lo:hi], d.seqTimes[lo:hi]
 }
 
+// ReleaseSequences lets go of the time-ordered copy of the interactions that Sequence
+// reads, for a caller done with it: it is as large as the rows or larger, and training on a
+// big world need not hold it while fitting models that read the rows only. Sequence returns
+// empty slices afterwards.
+func (d *Dataset) ReleaseSequences() {
+	d.seqPtr = make([]int64, len(d.ptr))
+	d.seqItems, d.seqWeights, d.seqTimes = nil, nil, nil
+}
+
 // DatasetBuilder collects interactions and builds a Dataset. Users and Items may be set
 // before the first Add to share an id space with other artefacts.
 type DatasetBuilder struct {

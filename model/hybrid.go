@@ -256,14 +256,9 @@ func (m *Hybrid) Fit(ctx context.Context, d *Dataset) error {
 	if err != nil {
 		return err
 	}
-	for _, b := range bases {
-		if err := b.Fit(ctx, d); err != nil {
-			return fmt.Errorf("hybrid: refit %s: %w", b.Name(), err)
-		}
-	}
 	report.Repeat, report.RepeatShare = repeat, share
 	m.Bases, m.ranker, m.report, m.repeat = bases, ranker, report, repeat
-	return m.Bind(d, bases)
+	return m.refitBases(ctx, d, false)
 }
 
 // Bind sets the dataset whose users ScoreUser scores and the fitted bases, in the order

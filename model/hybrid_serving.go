@@ -196,15 +196,61 @@ func (m *Hybrid) ReadServing(r io.Reader) (int64, error) {
 }
 
 // Refit fits the bases again on d, keeping the learned ranker, and binds d: what Fit does
-// after learning, for a hybrid learned on an earlier split of the same data.
-func (m *Hybrid) Refit(ctx context.Context, d *Dataset) error {
+// after learning, for a hybrid learned on an earlier split of the same data. What the bases
+// learned before, and the data they were bound to, are let go first, so the earlier fit and
+// the new one are never held at once. With releaseSequences, d's time-ordered sequences are
+// released too (Dataset.ReleaseSequences) as soon as no base left to refit reads them: for a
+// caller that has no further use for them.
+func (m *Hybrid) Refit(ctx context.Context, d *Dataset, releaseSequences bool) error {
 	if m.ranker == nil {
 		return errors.New("model: hybrid: not fitted")
 	}
+	return m.refitBases(ctx, d, releaseSequences)
+}
+
+// refitBases releases the bases' fitted state and the bound data, fits every base on d and
+// binds d.
+func (m *Hybrid) refitBases(ctx context.Context, d *Dataset, releaseSequences bool) error {
+	m.data, m.pool = nil, sync.Pool{}
 	for _, b := range m.Bases {
+		if r, ok := b.(releaser); ok {
+			r.release()
+		}
+	}
+	last := -1 // the last base that reads sequences
+	for k, b := range m.Bases {
+		if _, ok := b.(sequenceReader); ok {
+			last = k
+		}
+	}
+	if releaseSequences && last < 0 {
+		d.ReleaseSequences()
+	}
+	for k, b := range m.Bases {
 		if err := b.Fit(ctx, d); err != nil {
 			return fmt.Errorf("hybrid: refit %s: %w", b.Name(), err)
+		}
+		if releaseSequences && k == last {
+			d.ReleaseSequences()
 		}
 	}
 	return m.Bind(d, m.Bases)
 }
+
+// releaser is a model that can let go of what it learned, so a new fit does not hold the
+// old one alongside; it is unfitted afterwards.
+type releaser interface{ release() }
+
+// sequenceReader marks models whose Fit reads Dataset.Sequence.
+type sequenceReader interface{ readsSequences() }
+
+func (m *IALS) release() { *m = IALS{Config: m.Config} }
+
+func (m *Sequential) release() {
+	m.n, m.trans, m.two, m.scale, m.sim, m.pop, m.users, m.lambda = 0, seqCSR{}, seqCSR{}, nil, seqCSR{}, nil, seqCSR{}, 0
+	m.pool = sync.Pool{}
+}
+
+func (m *Sequential) readsSequences() {}
+
+func (m *Content) release() { m.ptr, m.nbr, m.sim, m.pop, m.d = nil, nil, nil, nil, nil }

@@ -111,7 +111,7 @@ func TestHybrid_RefitKeepsRanker(t *testing.T) {
 	d, _, _ := plantedWorld(200, 4, 5)
 	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()}})
 	h.Config.MinHistory = 2
-	if err := new(model.Hybrid).Refit(context.Background(), d); err == nil {
+	if err := new(model.Hybrid).Refit(context.Background(), d, false); err == nil {
 		t.Fatal("Refit of an unfitted hybrid succeeded")
 	}
 	if err := h.Fit(context.Background(), d); err != nil {
@@ -122,7 +122,7 @@ func TestHybrid_RefitKeepsRanker(t *testing.T) {
 	scores := make([]float32, big.NumItems())
 	h.ScoreUser(250, scores) // a user only the new data has: popularity before the refit
 	popTop := model.TopK(nil, scores, 10)
-	if err := h.Refit(context.Background(), big); err != nil {
+	if err := h.Refit(context.Background(), big, false); err != nil {
 		t.Fatal(err)
 	}
 	if h.Describe() != before {
@@ -131,6 +131,56 @@ func TestHybrid_RefitKeepsRanker(t *testing.T) {
 	h.ScoreUser(250, scores)
 	if top := model.TopK(nil, scores, 10); slices.Equal(top, popTop) {
 		t.Fatalf("after Refit user 250 still gets the popularity ranking %v", top)
+	}
+}
+
+// TestHybrid_RefitReleasingSequences: a refit that releases the dataset's sequences once
+// the sequential base has read them scores exactly as one that keeps them, and leaves the
+// dataset without sequences; the other keeps them.
+func TestHybrid_RefitReleasingSequences(t *testing.T) {
+	t.Parallel()
+	d, _, _ := plantedWorld(200, 4, 5)
+	fit := func() *model.Hybrid {
+		h := fastHybrid([]model.Model{
+			&model.Sequential{Config: model.DefaultSequentialConfig()},
+			&model.IALS{Config: model.DefaultIALSConfig()},
+		})
+		h.Config.MinHistory = 2
+		if err := h.Fit(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	kept, released := fit(), fit()
+	bigKept, _, _ := plantedWorld(300, 4, 5)
+	bigReleased, _, _ := plantedWorld(300, 4, 5)
+	if err := kept.Refit(context.Background(), bigKept, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := released.Refit(context.Background(), bigReleased, true); err != nil {
+		t.Fatal(err)
+	}
+	if items, _, _ := bigKept.Sequence(250); len(items) == 0 {
+		t.Fatal("Refit without releasing emptied the sequences")
+	}
+	for u := range int32(bigReleased.NumUsers()) {
+		if items, _, _ := bigReleased.Sequence(u); len(items) != 0 {
+			t.Fatalf("after a releasing Refit user %d still has a sequence of %d", u, len(items))
+		}
+	}
+	a, b := make([]float32, bigKept.NumItems()), make([]float32, bigKept.NumItems())
+	// The hybrid may lean on one base, so each base is compared too.
+	models := [][2]model.Model{{kept, released}, {kept.Bases[0], released.Bases[0]}, {kept.Bases[1], released.Bases[1]}}
+	for _, m := range models {
+		for u := int32(0); u < 300; u += 7 {
+			m[0].ScoreUser(u, a)
+			m[1].ScoreUser(u, b)
+			for i := range a {
+				if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+					t.Fatalf("%s: user %d item %d: %v kept, %v released", m[0].Name(), u, i, a[i], b[i])
+				}
+			}
+		}
 	}
 }
 

@@ -183,7 +183,7 @@ func (f *fitter) fitLearned(ctx context.Context, d *model.Dataset, features *mod
 	t0 = time.Now()
 	var err error
 	if best == hybridName {
-		err = h.Refit(ctx, d)
+		err = h.Refit(ctx, d, true) // nothing reads d's sequences after this
 	} else {
 		err = bestModel.(model.Model).Fit(ctx, d)
 	}
