@@ -28,6 +28,47 @@ func DefaultConsent() Consent {
 	return Consent{Personalization: true, Marketing: false, Analytics: true, StoreAlerts: false}
 }
 
+// ConsentPurpose names one purpose of Consent, as its JSON field does.
+type ConsentPurpose string
+
+// Consent purposes, one per field of Consent.
+const (
+	PurposePersonalization ConsentPurpose = "personalization"
+	PurposeMarketing       ConsentPurpose = "marketing"
+	PurposeAnalytics       ConsentPurpose = "analytics"
+	PurposeStoreAlerts     ConsentPurpose = "store_alerts"
+)
+
+// ConsentPurposes lists every purpose, in the order of Consent's fields.
+func ConsentPurposes() []ConsentPurpose {
+	return []ConsentPurpose{PurposePersonalization, PurposeMarketing, PurposeAnalytics, PurposeStoreAlerts}
+}
+
+// Validate reports an EINVALID error naming the field "purpose" and the value given if p
+// is not one of the purposes.
+func (p ConsentPurpose) Validate() error {
+	switch p {
+	case PurposePersonalization, PurposeMarketing, PurposeAnalytics, PurposeStoreAlerts:
+		return nil
+	}
+	return Invalid("purpose", "unknown consent purpose %q: must be personalization, marketing, analytics or store_alerts", string(p))
+}
+
+// Allows reports whether c grants purpose p; false for an unknown purpose.
+func (c Consent) Allows(p ConsentPurpose) bool {
+	switch p {
+	case PurposePersonalization:
+		return c.Personalization
+	case PurposeMarketing:
+		return c.Marketing
+	case PurposeAnalytics:
+		return c.Analytics
+	case PurposeStoreAlerts:
+		return c.StoreAlerts
+	}
+	return false
+}
+
 // ConsentUpdate lists the purposes to change; nil leaves a purpose as it is.
 type ConsentUpdate struct {
 	Personalization *bool `json:"personalization,omitempty"`
@@ -108,6 +149,12 @@ type UserService interface {
 	FindConsent(ctx context.Context, id string) (Consent, error)
 	// FindUsers lists users ordered by id.
 	FindUsers(ctx context.Context, page Page) ([]*User, error)
+	// FindRefusals returns the ids of the users whose consent to purpose is false, in id
+	// order, without reading their personal fields: what jobs that must leave those users
+	// out need, at the cost of one column rather than of every user decrypted. Empty (maybe
+	// nil) when nobody refused; EINVALID naming the purpose if it is unknown
+	// (ConsentPurpose.Validate).
+	FindRefusals(ctx context.Context, purpose ConsentPurpose) ([]string, error)
 	// UpdateConsent changes the user's consent and returns the new state; ENOTFOUND if none.
 	UpdateConsent(ctx context.Context, id string, upd ConsentUpdate) (*User, error)
 }

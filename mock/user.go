@@ -17,6 +17,7 @@ type UserService struct {
 	UpsertUsersFn   func(ctx context.Context, users []*qianmian.User) error
 	FindUserByIDFn  func(ctx context.Context, id string) (*qianmian.User, error)
 	FindUsersFn     func(ctx context.Context, page qianmian.Page) ([]*qianmian.User, error)
+	FindRefusalsFn  func(ctx context.Context, purpose qianmian.ConsentPurpose) ([]string, error)
 	FindConsentFn   func(ctx context.Context, id string) (qianmian.Consent, error)
 	UpdateConsentFn func(ctx context.Context, id string, upd qianmian.ConsentUpdate) (*qianmian.User, error)
 }
@@ -39,6 +40,11 @@ func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Cons
 // FindUsers calls FindUsersFn.
 func (s *UserService) FindUsers(ctx context.Context, page qianmian.Page) ([]*qianmian.User, error) {
 	return s.FindUsersFn(ctx, page)
+}
+
+// FindRefusals calls FindRefusalsFn.
+func (s *UserService) FindRefusals(ctx context.Context, purpose qianmian.ConsentPurpose) ([]string, error) {
+	return s.FindRefusalsFn(ctx, purpose)
 }
 
 // UpdateConsent calls UpdateConsentFn.

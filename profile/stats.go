@@ -134,23 +134,15 @@ func (a *accumulator) snapshot(skip map[string]bool, now time.Time) *stats {
 
 // analyticsRefused returns the users who refused analytics: they count in no aggregate.
 func (s *Service) analyticsRefused(ctx context.Context) (map[string]bool, error) {
-	refused := map[string]bool{}
-	page := qianmian.Page{Limit: 1000}
-	for {
-		list, err := s.Users.FindUsers(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("read analytics consent: %w", err)
-		}
-		for _, u := range list {
-			if !u.Consent.Analytics {
-				refused[u.ID] = true
-			}
-		}
-		if len(list) < page.Limit {
-			return refused, nil
-		}
-		page.After = list[len(list)-1].ID
+	ids, err := s.Users.FindRefusals(ctx, qianmian.PurposeAnalytics)
+	if err != nil {
+		return nil, fmt.Errorf("read analytics consent: %w", err)
 	}
+	refused := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		refused[id] = true
+	}
+	return refused, nil
 }
 
 // rank compares x with the sorted population pop, which holds own (the consumer's value at

@@ -216,14 +216,7 @@ func (e *Engine) loadModel(ctx context.Context, c *catalog) (*artefact, int64, e
 func (e *Engine) fallback(ctx context.Context, c *catalog) (*artefact, error) {
 	now := e.Now()
 	tc := c.trainingCatalog()
-	err := pageAll(ctx, func(p qianmian.Page) ([]*qianmian.User, error) {
-		return e.Users.FindUsers(ctx, p)
-	}, func(u *qianmian.User) string { return u.ID }, func(u *qianmian.User) {
-		if !u.Consent.Personalization {
-			tc.optedOut[u.ID] = true
-		}
-	})
-	if err != nil {
+	if err := tc.readOptedOut(ctx, e.Users); err != nil {
 		return nil, fmt.Errorf("read consent: %w", err)
 	}
 	cfg := DefaultTrainerConfig()

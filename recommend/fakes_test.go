@@ -186,6 +186,22 @@ func (db *fakeDB) FindUsers(ctx context.Context, p qianmian.Page) ([]*qianmian.U
 	return page(db.users, p, nil), nil
 }
 
+func (db *fakeDB) FindRefusals(ctx context.Context, purpose qianmian.ConsentPurpose) ([]string, error) {
+	if err := purpose.Validate(); err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var ids []string
+	for id, u := range db.users {
+		if !u.Consent.Allows(purpose) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
 func (db *fakeDB) UpdateConsent(ctx context.Context, id string, upd qianmian.ConsentUpdate) (*qianmian.User, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()

@@ -192,14 +192,20 @@ func loadTrainingCatalog(ctx context.Context, items qianmian.ItemService, stores
 	if err != nil || users == nil {
 		return tc, err
 	}
-	err = pageAll(ctx, func(p qianmian.Page) ([]*qianmian.User, error) {
-		return users.FindUsers(ctx, p)
-	}, func(u *qianmian.User) string { return u.ID }, func(u *qianmian.User) {
-		if !u.Consent.Personalization {
-			tc.optedOut[u.ID] = true
-		}
-	})
-	return tc, err
+	return tc, tc.readOptedOut(ctx, users)
+}
+
+// readOptedOut adds the users who refused personalisation to tc.optedOut, reading their
+// ids alone rather than every user.
+func (tc *trainingCatalog) readOptedOut(ctx context.Context, users qianmian.UserService) error {
+	ids, err := users.FindRefusals(ctx, qianmian.PurposePersonalization)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		tc.optedOut[id] = true
+	}
+	return nil
 }
 
 // pageSize is the page size of catalogue listings.

@@ -206,6 +206,35 @@ func (s *UserService) FindUsers(ctx context.Context, page qianmian.Page) ([]*qia
 	return list, nil
 }
 
+// consentColumns maps each consent purpose to its column of users.
+var consentColumns = map[qianmian.ConsentPurpose]string{
+	qianmian.PurposePersonalization: "consent_personalization",
+	qianmian.PurposeMarketing:       "consent_marketing",
+	qianmian.PurposeAnalytics:       "consent_analytics",
+	qianmian.PurposeStoreAlerts:     "consent_store_alerts",
+}
+
+// FindRefusals returns the ids of the users whose consent to purpose is false, in id order.
+// It reads the id and one consent column alone: no personal field is read or decrypted.
+// There is no index on consent columns: most users consent, so refusals are a scan of the
+// table in id order whichever way, and an index would only cost every write.
+func (s *UserService) FindRefusals(ctx context.Context, purpose qianmian.ConsentPurpose) ([]string, error) {
+	if err := purpose.Validate(); err != nil {
+		return nil, err
+	}
+	col := consentColumns[purpose]
+	ids, err := queryList(ctx, s.db.reads, `SELECT id FROM users WHERE `+col+` = 0 ORDER BY id`, nil,
+		func(sc scanner) (string, error) {
+			var id string
+			err := sc.Scan(&id)
+			return id, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("find users refusing %s: %w", purpose, err)
+	}
+	return ids, nil
+}
+
 // UpdateConsent changes the user's consent and returns the new state; ENOTFOUND if none.
 func (s *UserService) UpdateConsent(ctx context.Context, id string, upd qianmian.ConsentUpdate) (*qianmian.User, error) {
 	var u *qianmian.User

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ func userTests() []contractTest {
 		{"Users/NotFound", testUsersNotFound},
 		{"Users/Paging", testUsersPaging},
 		{"Users/UpdateConsent", testUsersUpdateConsent},
+		{"Users/FindRefusals", testUsersFindRefusals},
 		{"Identities/LinkResolveFind", testIdentitiesLink},
 		{"Identities/FirstLinkWins", testIdentitiesFirstLinkWins},
 	}
@@ -119,6 +122,88 @@ func testUsersUpdateConsent(t *testing.T, s Stores) {
 	got, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{})
 	must(t, err)
 	equal(t, "empty UpdateConsent", got.Consent, want.Consent)
+}
+
+// wantRefusals fails t unless FindRefusals gives, for each purpose, exactly the ids in want
+// (nil and empty alike), in that order.
+func wantRefusals(t *testing.T, s Stores, when string, want map[qianmian.ConsentPurpose][]string) {
+	t.Helper()
+	for _, p := range qianmian.ConsentPurposes() {
+		got, err := s.Users.FindRefusals(t.Context(), p)
+		must(t, err)
+		if !slices.Equal(got, want[p]) {
+			t.Fatalf("%s: FindRefusals(%s) = %q, want %q", when, p, got, want[p])
+		}
+	}
+}
+
+func testUsersFindRefusals(t *testing.T, s Stores) {
+	ctx := t.Context()
+	wantRefusals(t, s, "no users", nil)
+
+	yes, no := true, false
+	mk := func(id string, c qianmian.Consent) *qianmian.User {
+		u := testUser(id)
+		u.Consent = c
+		return u
+	}
+	// Inserted out of id order; "u-10" sorts before "u-2".
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{
+		mk("u-9", qianmian.Consent{Personalization: true, Marketing: true, Analytics: true, StoreAlerts: true}),
+		mk("u-2", qianmian.Consent{}),
+		{ID: "u-10", Consent: qianmian.DefaultConsent()}, // no personal fields
+		mk("u-5", qianmian.Consent{Personalization: false, Marketing: true, Analytics: false, StoreAlerts: true}),
+		mk("u-1", qianmian.Consent{Personalization: true, Marketing: false, Analytics: true, StoreAlerts: false}),
+	}))
+	wantRefusals(t, s, "after upsert", map[qianmian.ConsentPurpose][]string{
+		qianmian.PurposePersonalization: {"u-2", "u-5"},
+		qianmian.PurposeMarketing:       {"u-1", "u-10", "u-2"},
+		qianmian.PurposeAnalytics:       {"u-2", "u-5"},
+		qianmian.PurposeStoreAlerts:     {"u-1", "u-10", "u-2"},
+	})
+
+	// u-9 refuses personalisation and store alerts; u-2 grants analytics; u-1 grants
+	// marketing and then withdraws it, and refuses analytics and grants it again.
+	_, err := s.Users.UpdateConsent(ctx, "u-9", qianmian.ConsentUpdate{Personalization: &no, StoreAlerts: &no})
+	must(t, err)
+	_, err = s.Users.UpdateConsent(ctx, "u-2", qianmian.ConsentUpdate{Analytics: &yes})
+	must(t, err)
+	_, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Marketing: &yes, Analytics: &no})
+	must(t, err)
+	wantRefusals(t, s, "after the first updates", map[qianmian.ConsentPurpose][]string{
+		qianmian.PurposePersonalization: {"u-2", "u-5", "u-9"},
+		qianmian.PurposeMarketing:       {"u-10", "u-2"},
+		qianmian.PurposeAnalytics:       {"u-1", "u-5"},
+		qianmian.PurposeStoreAlerts:     {"u-1", "u-10", "u-2", "u-9"},
+	})
+	_, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Marketing: &no, Analytics: &yes})
+	must(t, err)
+	_, err = s.Users.UpdateConsent(ctx, "u-5", qianmian.ConsentUpdate{}) // changes nothing
+	must(t, err)
+	wantRefusals(t, s, "after flipping u-1 back", map[qianmian.ConsentPurpose][]string{
+		qianmian.PurposePersonalization: {"u-2", "u-5", "u-9"},
+		qianmian.PurposeMarketing:       {"u-1", "u-10", "u-2"},
+		qianmian.PurposeAnalytics:       {"u-5"},
+		qianmian.PurposeStoreAlerts:     {"u-1", "u-10", "u-2", "u-9"},
+	})
+
+	// An upsert replaces consent as a whole.
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{mk("u-2", qianmian.Consent{
+		Personalization: true, Marketing: true, Analytics: true, StoreAlerts: true})}))
+	wantRefusals(t, s, "after upserting u-2 consenting to all", map[qianmian.ConsentPurpose][]string{
+		qianmian.PurposePersonalization: {"u-5", "u-9"},
+		qianmian.PurposeMarketing:       {"u-1", "u-10"},
+		qianmian.PurposeAnalytics:       {"u-5"},
+		qianmian.PurposeStoreAlerts:     {"u-1", "u-10", "u-9"},
+	})
+
+	for _, p := range []qianmian.ConsentPurpose{"", "telepathy", "Analytics"} {
+		_, err := s.Users.FindRefusals(ctx, p)
+		wantField(t, fmt.Sprintf("FindRefusals(%q)", p), err, "purpose")
+		if msg := qianmian.ErrorMessage(err); p != "" && !strings.Contains(msg, string(p)) {
+			t.Fatalf("FindRefusals(%q): message %q does not name the purpose", p, msg)
+		}
+	}
 }
 
 func testIdentitiesLink(t *testing.T, s Stores) {
