@@ -408,7 +408,7 @@ func (m *Hybrid) ScoreUser(u int32, dst []float32) {
 // HistoryScorer (all of this package's are); the bases score the history as given, and the
 // ranker's features are computed from it as for a fitted user's row.
 func (m *Hybrid) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
-	m.scoreHistory(items, weights, times, nil, dst)
+	m.scoreHistory(items, weights, times, nil, nil, dst)
 }
 
 // ScoreHistorySubset is ScoreHistory with the candidates restricted to subset (sorted,
@@ -419,10 +419,61 @@ func (m *Hybrid) ScoreHistorySubset(items []int32, weights []float32, times []in
 	if subset == nil {
 		subset = []int32{}
 	}
-	m.scoreHistory(items, weights, times, subset, dst)
+	m.scoreHistory(items, weights, times, subset, nil, dst)
 }
 
-func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
+// hybridPrep is what the hybrid prepared for a subset: the subset's items the fit knows,
+// and what each base that is a PreparedScorer prepared for them (nil for the others).
+type hybridPrep struct {
+	m     *Hybrid
+	allow []int32
+	bases []any
+}
+
+// PrepareSubset lets every base that is a PreparedScorer prepare the subset; nil when none
+// prepared anything.
+func (m *Hybrid) PrepareSubset(subset []int32) (any, int) {
+	if m.data == nil || m.ranker == nil {
+		return nil, 0
+	}
+	p := &hybridPrep{m: m, bases: make([]any, len(m.Bases))}
+	for _, i := range subset {
+		if i >= 0 && int(i) < m.data.ni {
+			p.allow = append(p.allow, i)
+		}
+	}
+	size, prepared := 4*cap(p.allow), false
+	for b, base := range m.Bases {
+		if ps, ok := base.(PreparedScorer); ok {
+			var n int
+			p.bases[b], n = ps.PrepareSubset(p.allow)
+			size += n
+			prepared = prepared || p.bases[b] != nil
+		}
+	}
+	if !prepared {
+		return nil, 0
+	}
+	return p, size
+}
+
+// ScorePrepared is ScoreHistorySubset with the bases' prepared data. With extra items it
+// scores subset ∪ extra as ScoreHistorySubset would, unprepared.
+func (m *Hybrid) ScorePrepared(items []int32, weights []float32, times []int64, subset []int32, prep any, extra []int32, dst []float32) {
+	p, ok := prep.(*hybridPrep)
+	if !ok || p.m != m || len(extra) > 0 {
+		all := append(slices.Clone(subset), extra...)
+		slices.Sort(all)
+		m.ScoreHistorySubset(items, weights, times, slices.Compact(all), dst)
+		return
+	}
+	if subset == nil {
+		subset = []int32{}
+	}
+	m.scoreHistory(items, weights, times, subset, p, dst)
+}
+
+func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, subset []int32, prep *hybridPrep, dst []float32) {
 	r := m.ranker
 	if r == nil || m.data == nil || r.kind == rankPop || len(items) == 0 {
 		if subset == nil {
@@ -443,13 +494,15 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 	for b, base := range m.Bases {
 		hs, ok := base.(HistoryScorer)
 		if !ok {
-			m.scoreHistory(nil, nil, nil, subset, dst)
+			m.scoreHistory(nil, nil, nil, subset, nil, dst)
 			return
 		}
 		scorers[b] = hs
 	}
 	if r.kind == rankBase {
-		if ss, ok := scorers[r.baseI].(SubsetScorer); ok && subset != nil {
+		if prep != nil && prep.bases[r.baseI] != nil && len(prep.allow) == len(subset) {
+			scorers[r.baseI].(PreparedScorer).ScorePrepared(items, weights, times, prep.allow, prep.bases[r.baseI], nil, dst)
+		} else if ss, ok := scorers[r.baseI].(SubsetScorer); ok && subset != nil {
 			ss.ScoreHistorySubset(items, weights, times, subset, dst)
 		} else {
 			scorers[r.baseI].ScoreHistory(items, weights, times, dst)
@@ -471,16 +524,25 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 	mi, mw, mt := mergeHistory(hi, hw, ht)
 	var allow, list []int32
 	if subset != nil {
-		s.allow, s.list = s.allow[:0], s.list[:0]
-		for _, i := range subset {
-			if i >= 0 && int(i) < ni {
-				s.allow = append(s.allow, i)
+		if prep != nil {
+			allow = prep.allow
+		} else {
+			s.allow = s.allow[:0]
+			for _, i := range subset {
+				if i >= 0 && int(i) < ni {
+					s.allow = append(s.allow, i)
+				}
 			}
+			allow = s.allow
 		}
-		s.list = append(append(s.list, s.allow...), mi...) // the bases score the history too
-		allow, list = s.allow, s.list
+		s.list = append(append(s.list[:0], allow...), mi...) // the bases score the history too
+		list = s.list
 	}
 	score := func(b int, sc []float32) {
+		if prep != nil && prep.bases[b] != nil {
+			scorers[b].(PreparedScorer).ScorePrepared(hi, hw, ht, allow, prep.bases[b], mi, sc)
+			return
+		}
 		if ss, ok := scorers[b].(SubsetScorer); ok && list != nil {
 			ss.ScoreHistorySubset(hi, hw, ht, list, sc)
 			return

@@ -444,3 +444,41 @@ func BenchmarkIALS_FoldIn(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIALS_ScoreSubset scores a store's 800 items out of a 100,000-item catalogue
+// (the large demo world's proportions, 64 factors) for a served history: gathered from the
+// catalogue's rows (ScoreHistorySubset) and from the stock's packed vectors (ScorePrepared),
+// each request for one of 500 stores, as a server sees them.
+func BenchmarkIALS_ScoreSubset(b *testing.B) {
+	const items, stock, stores = 100_000, 800, 500
+	d := syntheticWorld(20_000, items, 400_000, 3)
+	c := model.DefaultIALSConfig()
+	c.Epochs = 1
+	m := fitIALS(b, c, d)
+	rng := rand.New(rand.NewPCG(5, 6))
+	subsets := make([][]int32, stores)
+	preps := make([]any, stores)
+	for s := range subsets {
+		for _, i := range rng.Perm(items)[:stock] {
+			subsets[s] = append(subsets[s], int32(i))
+		}
+		slices.Sort(subsets[s])
+		preps[s], _ = m.PrepareSubset(subsets[s])
+	}
+	hist, weights, times := d.Row(0)
+	dst := make([]float32, items)
+	b.Run("gather", func(b *testing.B) {
+		s := 0
+		for b.Loop() {
+			m.ScoreHistorySubset(hist, weights, times, subsets[s], dst)
+			s = (s + 7) % stores
+		}
+	})
+	b.Run("prepared", func(b *testing.B) {
+		s := 0
+		for b.Loop() {
+			m.ScorePrepared(hist, weights, times, subsets[s], preps[s], nil, dst)
+			s = (s + 7) % stores
+		}
+	})
+}

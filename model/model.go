@@ -44,3 +44,18 @@ type SubsetScorer interface {
 	// orders the subset the same way. Entries of dst outside subset are left unspecified.
 	ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32)
 }
+
+// PreparedScorer is a SubsetScorer that can lay out data for a subset it will score again
+// and again (a store's stock, on every visit), such as the subset's item vectors packed in
+// its order: a score then reads memory in sequence instead of gathering rows from all over
+// the catalogue, which at 100,000 items is several times slower than the arithmetic.
+type PreparedScorer interface {
+	SubsetScorer
+	// PrepareSubset returns what ScorePrepared needs for subset (sorted, distinct indexes
+	// of the model's items) and the bytes it holds; nil when there is nothing to prepare.
+	// The result is read-only and may serve any number of concurrent scores.
+	PrepareSubset(subset []int32) (prep any, bytes int)
+	// ScorePrepared is ScoreHistorySubset over the items of subset and of extra, where
+	// prep came from PrepareSubset(subset) on this model.
+	ScorePrepared(items []int32, weights []float32, times []int64, subset []int32, prep any, extra []int32, dst []float32)
+}

@@ -131,3 +131,82 @@ func TestSubsetScorers_SparseBases(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedScorers checks ScorePrepared against ScoreHistorySubset: iALS gives the same
+// floats on the prepared subset and on the extra items (an index outside the model among
+// them scores 0 either way), and the hybrid, whose iALS base is prepared, the same scores
+// on every item of the subset, the non-candidates' −Inf included.
+func TestPreparedScorers(t *testing.T) {
+	t.Parallel()
+	d, f := blendWorld()
+	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()},
+		&model.Content{Config: model.DefaultContentConfig(), Features: f}})
+	h.Features = f
+	if err := h.Fit(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if c := h.Report().Chosen; c != "lambdamart" {
+		t.Fatalf("chose %s, want lambdamart: the test needs the ranker", c)
+	}
+	ials := h.Bases[len(h.Bases)-2].(*model.IALS)
+	n := d.NumItems()
+	var third, rest []int32
+	for i := range n {
+		if i%3 == 1 {
+			third = append(third, int32(i))
+		} else if i%5 == 0 {
+			rest = append(rest, int32(i))
+		}
+	}
+	withOutside := append(slices.Clone(third), int32(n)) // an index the model does not have
+	ip, bytes := ials.PrepareSubset(withOutside)
+	if ip == nil || bytes < 4*len(withOutside) {
+		t.Fatalf("iALS prepared %v (%d bytes) for %d items", ip, bytes, len(withOutside))
+	}
+	hp, _ := h.PrepareSubset(third)
+	if hp == nil {
+		t.Fatal("the hybrid prepared nothing although its iALS base can")
+	}
+	want, got := make([]float32, n+1), make([]float32, n+1)
+	for u := int32(0); u < 40; u++ {
+		items, weights, times := d.Sequence(u)
+		for i := range want {
+			want[i], got[i] = -7, -7
+		}
+		ials.ScoreHistorySubset(items, weights, times, append(slices.Clone(withOutside), rest...), want)
+		ials.ScorePrepared(items, weights, times, withOutside, ip, rest, got)
+		if !slices.Equal(want[:n], got[:n]) || got[n] != 0 {
+			t.Fatalf("user %d: iALS prepared scores differ from ScoreHistorySubset", u)
+		}
+		for i := range want {
+			want[i], got[i] = -7, -7
+		}
+		h.ScoreHistorySubset(items, weights, times, third, want)
+		h.ScorePrepared(items, weights, times, third, hp, nil, got)
+		finite := 0
+		for _, i := range third {
+			if got[i] != want[i] {
+				t.Fatalf("user %d item %d: hybrid prepared score %v, ScoreHistorySubset %v", u, i, got[i], want[i])
+			}
+			if !math.IsInf(float64(got[i]), -1) {
+				finite++
+			}
+		}
+		if finite < 10 {
+			t.Fatalf("user %d: %d candidates, want at least 10", u, finite)
+		}
+	}
+	// A prep of another model is not trusted: the scores are still right.
+	other, _ := fastHybrid(nil).PrepareSubset(third)
+	if other != nil {
+		t.Fatal("an unfitted hybrid prepared a subset")
+	}
+	items, weights, times := d.Sequence(3)
+	h.ScoreHistorySubset(items, weights, times, third, want)
+	h.ScorePrepared(items, weights, times, third, ip, nil, got) // iALS's prep, not the hybrid's
+	for _, i := range third {
+		if got[i] != want[i] {
+			t.Fatalf("item %d with a foreign prep: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -239,6 +239,13 @@ type EngineConfig struct {
 	// throughput, only a scratch of the catalogue's size each (about 2 MB at 100,000
 	// items) and latency. 0 means 4 × GOMAXPROCS.
 	MaxRanking int
+	// PreparedBytes bounds what the learned model lays out for the stores' stock, so a
+	// ranking reads the stock's data in sequence (iALS: the stock's item vectors packed
+	// together, 256 bytes per stocked item at 64 factors; at 100,000 items gathering
+	// them from the catalogue's rows costs several times the arithmetic). Stores are
+	// prepared in catalogue order until the bound is passed; the others are scored from
+	// the catalogue's rows. 0 means 256 MiB; negative prepares nothing.
+	PreparedBytes int64
 	// ReloadEvery, when positive, makes the engine reload the newest model and the
 	// catalogue on its own (for nodes that do not train themselves).
 	ReloadEvery time.Duration
@@ -268,6 +275,7 @@ func DefaultEngineConfig() EngineConfig {
 		FallbackWindow:   28 * 24 * time.Hour,
 		CacheSize:        100_000,
 		CacheTTL:         10 * time.Second,
+		PreparedBytes:    256 << 20,
 	}
 }
 
@@ -300,6 +308,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	setDefault(&c.FallbackWindow, d.FallbackWindow)
 	setDefault(&c.CacheSize, d.CacheSize)
 	setDefault(&c.CacheTTL, d.CacheTTL)
+	setDefault(&c.PreparedBytes, d.PreparedBytes)
 	if c.MaxRanking <= 0 {
 		c.MaxRanking = 4 * runtime.GOMAXPROCS(0)
 	}

@@ -126,6 +126,15 @@ func (e *Engine) LiveStats() LiveStats {
 	return e.live.stats()
 }
 
+// Prepared reports how many stores' stock the learned model has laid out data for, and its
+// bytes (EngineConfig.PreparedBytes).
+func (e *Engine) Prepared() (stores, bytes int64) {
+	if s := e.snap.Load(); s != nil {
+		return s.prepared.stores, s.prepared.bytes
+	}
+	return 0, 0
+}
+
 // Forget drops the live state of a visitor (a user id, or an anonymous identity's subject),
 // so that a user's next ranking rebuilds it from the event log. Call it when the log counts
 // events for the visitor differently from what live state was told: an identity unlinked
@@ -165,11 +174,12 @@ func (e *Engine) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := buildSnapshot(&e.reg, c, a, version)
+	s := buildSnapshot(&e.reg, c, a, version, e.cfg.PreparedBytes)
 	e.art = a
 	e.snap.Store(s)
 	e.Logger.Info("recommendations loaded", "model", e.cfg.ModelName, "version", version,
 		"fallback", s.fallback, "items", len(c.items), "stores", len(c.stores),
+		"prepared_stores", s.prepared.stores, "prepared_bytes", s.prepared.bytes,
 		"seconds", time.Since(started).Seconds())
 	return nil
 }

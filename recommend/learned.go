@@ -34,7 +34,11 @@ func (q *query) learned() {
 	if ss, ok := s.learned.(model.SubsetScorer); ok && q.st.modelStock != nil {
 		// Score the store's stock only, and take the top of it without a catalogue pass.
 		stock := q.st.modelStock
-		ss.ScoreHistorySubset(sc.hItems, sc.hW, sc.hT, stock, scores)
+		if ps, ok := ss.(model.PreparedScorer); ok && q.st.modelPrep != nil {
+			ps.ScorePrepared(sc.hItems, sc.hW, sc.hT, stock, q.st.modelPrep, nil, scores)
+		} else {
+			ss.ScoreHistorySubset(sc.hItems, sc.hW, sc.hT, stock, scores)
+		}
 		for _, m := range sc.hItems {
 			scores[m] = nan
 		}

@@ -3,6 +3,7 @@ package recommend_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -180,4 +181,61 @@ func allSources(rec *qianmian.Recommendation) []string {
 		}
 	}
 	return out
+}
+
+// The learned model's prepared stock (iALS's packed item vectors, alone or as a base of the
+// hybrid) must rank exactly as the unprepared path: same items, same scores, for many
+// visitors in many stores. PreparedBytes bounds how many stores are prepared.
+func TestEngine_PreparedStockRanksTheSame(t *testing.T) {
+	t.Parallel()
+	for _, models := range [][]string{{"ials"}, {"seq", "ials", "content", "hybrid"}} {
+		t.Run(models[len(models)-1], func(t *testing.T) {
+			t.Parallel()
+			sc := demoScale{items: 1000, leaves: 20, stores: 10, regions: 2, users: 2000, eventsPerUser: 20}
+			db := newScaledWorld(t, sc)
+			tr := newTrainer(t, db)
+			tr.Config.Learn.Models = models
+			blob, err := tr.TrainOnce(context.Background())
+			must(t, err)
+			if m := parseMetrics(t, blob); m.Learned != models[len(models)-1] {
+				t.Fatalf("learned %q, want %s: %s", m.Learned, models[len(models)-1], blob.Metrics)
+			}
+			clk := newClock(testNow)
+			prepared := openEngine(t, db, clk)
+			plain := openEngineWith(t, db, clk, func(c *recommend.EngineConfig) { c.PreparedBytes = -1 })
+			one := openEngineWith(t, db, clk, func(c *recommend.EngineConfig) { c.PreparedBytes = 1 })
+			if n, b := prepared.Prepared(); n != int64(sc.stores) || b < int64(sc.stores*8*4) {
+				t.Fatalf("default budget prepared %d stores, %d bytes; want all %d", n, b, sc.stores)
+			}
+			if n, _ := plain.Prepared(); n != 0 {
+				t.Fatalf("PreparedBytes -1 prepared %d stores", n)
+			}
+			if n, _ := one.Prepared(); n != 1 {
+				t.Fatalf("a 1-byte budget prepared %d stores, want the first one only", n)
+			}
+			withModel := 0
+			for k := range 200 {
+				req := qianmian.RecommendRequest{StoreID: fmt.Sprintf("store-%03d", k%sc.stores),
+					UserID: fmt.Sprintf("user-%05d", k*7), N: 10}
+				a, b, c := mustRecommend(t, prepared, req), mustRecommend(t, plain, req), mustRecommend(t, one, req)
+				for _, other := range []*qianmian.Recommendation{b, c} {
+					if len(a.Items) != len(other.Items) {
+						t.Fatalf("%+v: %d items prepared, %d not", req, len(a.Items), len(other.Items))
+					}
+					for r := range a.Items {
+						if a.Items[r].ItemID != other.Items[r].ItemID || a.Items[r].Score != other.Items[r].Score {
+							t.Fatalf("%+v rank %d: prepared %s %v, unprepared %s %v", req, r,
+								a.Items[r].ItemID, a.Items[r].Score, other.Items[r].ItemID, other.Items[r].Score)
+						}
+					}
+				}
+				if hasSource(a, "model") {
+					withModel++
+				}
+			}
+			if withModel < 100 {
+				t.Fatalf("%d of 200 rankings used the model source: the comparison proves little", withModel)
+			}
+		})
+	}
 }

@@ -26,6 +26,7 @@ type snapshot struct {
 	cats      []catInfo // by registry index
 
 	stores      map[string]*storeView
+	prepared    struct{ stores, bytes int64 } // what the learned model prepared for stores
 	regions     []regionView
 	regionIndex map[string]int32
 
@@ -67,10 +68,13 @@ type storeView struct {
 	// modelStock is the stock in the learned model's item indexes, sorted: what a
 	// SubsetScorer scores instead of the whole catalogue. nil without a learned model.
 	modelStock []int32
-	ranked     []int32   // best first
-	score      []float32 // ranked's static score, normalised to the best = 1
-	why        []uint8   // what made each ranked item popular: whyStore, whyRegion…
-	byCat      map[int32][]int32
+	// modelPrep is what a PreparedScorer laid out for modelStock; nil when the model
+	// prepares nothing or EngineConfig.PreparedBytes was spent on other stores.
+	modelPrep any
+	ranked    []int32   // best first
+	score     []float32 // ranked's static score, normalised to the best = 1
+	why       []uint8   // what made each ranked item popular: whyStore, whyRegion…
+	byCat     map[int32][]int32
 }
 
 // Why a store-ranked item is there.
@@ -138,7 +142,9 @@ const (
 
 // buildSnapshot combines the catalogue and a trained (or fallback) artefact, remapping the
 // artefact's indexes onto the registry.
-func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64) *snapshot {
+// prepBudget bounds the bytes of what the learned model prepares for the stores' stock
+// (EngineConfig.PreparedBytes; 0 or less prepares nothing).
+func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64, prepBudget int64) *snapshot {
 	s := &snapshot{version: version, trainedAt: time.Unix(a.TrainedAt, 0).UTC(), fallback: a.Neighbors == nil}
 	type catName struct {
 		idx  int32
@@ -201,7 +207,7 @@ func buildSnapshot(reg *registry, c *catalog, a *artefact, version int64) *snaps
 		}
 	}
 	s.buildRegions(c, a, toReg)
-	s.buildStores(c, a, toReg, global)
+	s.buildStores(c, a, toReg, global, prepBudget)
 	return s
 }
 
@@ -273,7 +279,7 @@ func (s *snapshot) buildRegions(c *catalog, a *artefact, toReg []int32) {
 	}
 }
 
-func (s *snapshot) buildStores(c *catalog, a *artefact, toReg []int32, global []float32) {
+func (s *snapshot) buildStores(c *catalog, a *artefact, toReg []int32, global []float32, prepBudget int64) {
 	s.stores = make(map[string]*storeView, len(c.stores))
 	own := make([]float32, len(s.items))
 	region := make([]float32, len(s.items))
@@ -311,6 +317,13 @@ func (s *snapshot) buildStores(c *catalog, a *artefact, toReg []int32, global []
 				}
 			}
 			slices.Sort(v.modelStock)
+			if ps, ok := s.learned.(model.PreparedScorer); ok && s.prepared.bytes < prepBudget {
+				var n int
+				if v.modelPrep, n = ps.PrepareSubset(v.modelStock); v.modelPrep != nil {
+					s.prepared.stores++
+					s.prepared.bytes += int64(n)
+				}
+			}
 		}
 		v.rank(stocked, own, region, global)
 		v.groupByCategory(s.items)
