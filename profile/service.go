@@ -92,7 +92,7 @@ func (s *Service) Open(ctx context.Context) error {
 	}
 	s.rules = rs
 	s.cat = newCatalog(s.Items)
-	s.acc = &accumulator{buyers: map[string]*buyer{}}
+	s.acc = newAccumulator()
 	if s.Bus != nil {
 		// Subscribe first, so no event committed while loading is missed.
 		s.sub = s.Bus.Subscribe()
@@ -438,7 +438,7 @@ func (s *Service) Stats() Stats {
 		st.Profiles = s.cache.size()
 	}
 	if p := s.stats.Load(); p != nil {
-		st.Buyers = len(p.buyers)
+		st.Buyers = p.nBuyers
 	}
 	return st
 }

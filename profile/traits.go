@@ -60,8 +60,12 @@ func (s *state) traits(userID string, st *stats, now time.Time) (*qianmian.Trait
 			t.SearchTerms[w] = x
 		}
 	}
-	s.prices(t, userID, st)
-	s.rfm(t, userID, st, now)
+	var own *buyerSummary // userID's purchases as the statistics count them
+	if st != nil {
+		own = st.buyer(userID)
+	}
+	s.prices(t, st, own)
+	s.rfm(t, st, own, now)
 	return t, s.explain(t, st)
 }
 
@@ -81,12 +85,9 @@ func shares(w map[string]float64, sum float64) map[string]float64 {
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
-// prices fills the price level per top-level category and overall.
-func (s *state) prices(t *qianmian.Traits, userID string, st *stats) {
-	var own *buyerSummary
-	if st != nil {
-		own = st.buyers[userID]
-	}
+// prices fills the price level per top-level category and overall; own is the consumer in
+// st, if st counts them.
+func (s *state) prices(t *qianmian.Traits, st *stats, own *buyerSummary) {
 	var wsum, psum float64
 	for c, sp := range s.spend {
 		if sp.units == 0 {
@@ -95,11 +96,8 @@ func (s *state) prices(t *qianmian.Traits, userID string, st *stats) {
 		mean := sp.amount / float64(sp.units)
 		cp := qianmian.CategoryPrice{MeanPrice: math.Round(mean*100) / 100, Units: sp.units}
 		if st != nil {
-			ownMean, had := 0.0, false
-			if own != nil {
-				ownMean, had = own.meanPrice[c]
-			}
-			share, others := rank(st.unitPrice[c], mean, ownMean, had)
+			ownMean, had := st.meanPrice(own, c)
+			share, others := rank(st.unitPrices(c), mean, ownMean, had)
 			cp.Buyers = others
 			if others >= s.cfg.MinBuyers {
 				cp.Percentile, cp.Tier = round4(share), quintile(share)
@@ -115,8 +113,9 @@ func (s *state) prices(t *qianmian.Traits, userID string, st *stats) {
 	}
 }
 
-// rfm fills recency, frequency and money, scored against the other buyers.
-func (s *state) rfm(t *qianmian.Traits, userID string, st *stats, now time.Time) {
+// rfm fills recency, frequency and money, scored against the other buyers; own is the
+// consumer in st, if st counts them.
+func (s *state) rfm(t *qianmian.Traits, st *stats, own *buyerSummary, now time.Time) {
 	if s.orders == 0 {
 		return
 	}
@@ -129,7 +128,7 @@ func (s *state) rfm(t *qianmian.Traits, userID string, st *stats, now time.Time)
 	if st == nil {
 		return
 	}
-	own, had := st.buyers[userID]
+	had := own != nil
 	var o buyerSummary
 	if had {
 		o = *own
