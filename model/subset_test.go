@@ -9,11 +9,10 @@ import (
 	"github.com/qianmian/qianmian/model"
 )
 
-// TestSubsetScorers checks ScoreHistorySubset against ScoreHistory: iALS gives the same
-// scores on the subset; the hybrid, given every item, ranks exactly as ScoreHistory and,
-// given half of them, ranks only those, finite scores on candidates of the subset only.
-func TestSubsetScorers(t *testing.T) {
-	t.Parallel()
+// blendHybrid fits the hybrid over iALS and content on blendWorld, with its ranker, and
+// returns it with its iALS base.
+func blendHybrid(t *testing.T) (*model.Dataset, *model.Hybrid, *model.IALS) {
+	t.Helper()
 	d, f := blendWorld()
 	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()},
 		&model.Content{Config: model.DefaultContentConfig(), Features: f}})
@@ -24,7 +23,15 @@ func TestSubsetScorers(t *testing.T) {
 	if c := h.Report().Chosen; c != "lambdamart" {
 		t.Fatalf("chose %s, want lambdamart: the test needs the ranker", c)
 	}
-	ials := h.Bases[len(h.Bases)-2].(*model.IALS)
+	return d, h, h.Bases[len(h.Bases)-2].(*model.IALS)
+}
+
+// TestSubsetScorers checks ScoreHistorySubset against ScoreHistory: iALS gives the same
+// scores on the subset; the hybrid, given every item, ranks exactly as ScoreHistory and,
+// given half of them, ranks only those, finite scores on candidates of the subset only.
+func TestSubsetScorers(t *testing.T) {
+	t.Parallel()
+	d, h, ials := blendHybrid(t)
 	n := d.NumItems()
 	all := make([]int32, n)
 	var half []int32
@@ -138,17 +145,7 @@ func TestSubsetScorers_SparseBases(t *testing.T) {
 // on every item of the subset, the non-candidates' −Inf included.
 func TestPreparedScorers(t *testing.T) {
 	t.Parallel()
-	d, f := blendWorld()
-	h := fastHybrid([]model.Model{&model.IALS{Config: model.DefaultIALSConfig()},
-		&model.Content{Config: model.DefaultContentConfig(), Features: f}})
-	h.Features = f
-	if err := h.Fit(context.Background(), d); err != nil {
-		t.Fatal(err)
-	}
-	if c := h.Report().Chosen; c != "lambdamart" {
-		t.Fatalf("chose %s, want lambdamart: the test needs the ranker", c)
-	}
-	ials := h.Bases[len(h.Bases)-2].(*model.IALS)
+	d, h, ials := blendHybrid(t)
 	n := d.NumItems()
 	var third, rest []int32
 	for i := range n {
