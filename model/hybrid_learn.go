@@ -500,6 +500,8 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 		scorers[b] = hs
 	}
 	if r.kind == rankBase {
+		// The prepared subset holds only the fit's items; a subset with others takes the
+		// unprepared path, which scores those too.
 		if prep != nil && prep.bases[r.baseI] != nil && len(prep.allow) == len(subset) {
 			scorers[r.baseI].(PreparedScorer).ScorePrepared(items, weights, times, prep.allow, prep.bases[r.baseI], nil, dst)
 		} else if ss, ok := scorers[r.baseI].(SubsetScorer); ok && subset != nil {

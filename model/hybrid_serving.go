@@ -246,11 +246,8 @@ type sequenceReader interface{ readsSequences() }
 
 func (m *IALS) release() { *m = IALS{Config: m.Config} }
 
-func (m *Sequential) release() {
-	m.n, m.trans, m.two, m.scale, m.sim, m.pop, m.users, m.lambda = 0, seqCSR{}, seqCSR{}, nil, seqCSR{}, nil, seqCSR{}, 0
-	m.pool = sync.Pool{}
-}
+func (m *Sequential) release() { *m = Sequential{Config: m.Config} }
 
 func (m *Sequential) readsSequences() {}
 
-func (m *Content) release() { m.ptr, m.nbr, m.sim, m.pop, m.d = nil, nil, nil, nil, nil }
+func (m *Content) release() { *m = Content{Config: m.Config, Features: m.Features} }
