@@ -359,14 +359,18 @@ func (m *IALS) ScoreHistory(items []int32, weights []float32, times []int64, dst
 // ScoreHistorySubset scores the items of subset only: one fold-in and a dot product per
 // item, so a store's few thousand items cost a fraction of the catalogue.
 func (m *IALS) ScoreHistorySubset(items []int32, weights []float32, times []int64, subset []int32, dst []float32) {
+	s := m.foldScratch(items, weights, times)
+	m.scoreRows(s.x, subset, dst)
+	ialsFoldPool.Put(s)
+}
+
+// foldScratch folds the history in on a pooled scratch, whose x is then the vector: no
+// allocation per request. Put it back when done with x.
+func (m *IALS) foldScratch(items []int32, weights []float32, times []int64) *ialsFold {
 	s := ialsFoldPool.Get().(*ialsFold)
-	defer ialsFoldPool.Put(s)
-	k := m.k
-	// The vector rides at the end of the scratch: no allocation per request.
-	s.x = slices.Grow(s.x[:0], k)[:k]
-	x := s.x
-	m.foldInto(x, items, weights, times, s)
-	m.scoreRows(x, subset, dst)
+	s.x = slices.Grow(s.x[:0], m.k)[:m.k]
+	m.foldInto(s.x, items, weights, times, s)
+	return s
 }
 
 // scoreRows writes x's score of every item of subset into dst, reading each item's vector
@@ -411,17 +415,14 @@ func (m *IALS) ScorePrepared(items []int32, weights []float32, times []int64, su
 		m.ScoreHistorySubset(items, weights, times, extra, dst)
 		return
 	}
-	s := ialsFoldPool.Get().(*ialsFold)
-	defer ialsFoldPool.Put(s)
-	s.x = slices.Grow(s.x[:0], k)[:k]
-	x := s.x
-	m.foldInto(x, items, weights, times, s)
+	s := m.foldScratch(items, weights, times)
 	for j, i := range subset {
 		if i >= 0 && int(i) < len(dst) {
-			dst[i] = ialsDot(x, p.vecs[j*k:(j+1)*k])
+			dst[i] = ialsDot(s.x, p.vecs[j*k:(j+1)*k])
 		}
 	}
-	m.scoreRows(x, extra, dst)
+	m.scoreRows(s.x, extra, dst)
+	ialsFoldPool.Put(s)
 }
 
 const (
