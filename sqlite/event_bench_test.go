@@ -54,12 +54,19 @@ func cpuTime(tb testing.TB) time.Duration {
 // event (cpu-µs/event: generating the batches, validating, and the writer), which a busy
 // machine disturbs less than the elapsed time. Each op is one batch.
 func BenchmarkEventService_CreateEventsApp(b *testing.B) {
-	const size, callers = 1000, 16
+	benchIngest(b, 16, 1000, appEvents)
+}
+
+// benchIngest opens a new database, logs 100 batches of gen's events, then posts b.N
+// batches of size from exactly callers goroutines (b.RunParallel starts a multiple of
+// GOMAXPROCS), each rendering its next batch, as a handler decodes one, then posting it.
+// It reports events/s and the CPU the process spent per event.
+func benchIngest(b *testing.B, callers, size int, gen func(rng *rand.Rand, batch, n int) []*qianmian.Event) {
 	db := mustOpen(b, newDB(b, nil))
 	s := sqlite.NewEventService(db)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 100 {
-		if _, err := s.CreateEvents(b.Context(), appEvents(rng, -1-i, size)); err != nil {
+		if _, err := s.CreateEvents(b.Context(), gen(rng, -1-i, size)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -76,7 +83,7 @@ func BenchmarkEventService_CreateEventsApp(b *testing.B) {
 				if i > int64(b.N) {
 					return
 				}
-				res, err := s.CreateEvents(b.Context(), appEvents(rng, int(i), size))
+				res, err := s.CreateEvents(b.Context(), gen(rng, int(i), size))
 				if err != nil {
 					b.Error(err)
 					return
