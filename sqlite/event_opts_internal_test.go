@@ -225,6 +225,20 @@ func TestInsertEventGroup_OptionalParams(t *testing.T) {
 		}
 	}
 
+	checkRows(t, db, want)
+	// The plain events went through a statement leaving every optional parameter out, and
+	// the group used more than one shape of statement.
+	if db.events.inserts[insertKey{8, 0}] == nil {
+		t.Errorf("no 256-row statement binding only the 12 parameters every event has: %v", keys(db.events.inserts))
+	}
+	if len(db.events.inserts) < 2 {
+		t.Errorf("statements prepared: %v", keys(db.events.inserts))
+	}
+}
+
+// checkRows fails t unless db's events table holds exactly want, in seq order.
+func checkRows(t *testing.T, db *DB, want []storedRow) {
+	t.Helper()
 	got := readRows(t, db)
 	if len(got) != len(want) {
 		t.Fatalf("stored %d rows, want %d", len(got), len(want))
@@ -233,14 +247,6 @@ func TestInsertEventGroup_OptionalParams(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("row %d:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
-	}
-	// The plain events went through a statement leaving every optional parameter out, and
-	// the group used more than one shape of statement.
-	if db.events.inserts[insertKey{8, 0}] == nil {
-		t.Errorf("no 256-row statement binding only the 12 parameters every event has: %v", keys(db.events.inserts))
-	}
-	if len(db.events.inserts) < 2 {
-		t.Errorf("statements prepared: %v", keys(db.events.inserts))
 	}
 }
 
@@ -275,15 +281,7 @@ func TestInsertEventGroup_UnpreparedBindsAll(t *testing.T) {
 	if len(db.events.inserts) != 0 {
 		t.Fatalf("prepared %v", keys(db.events.inserts))
 	}
-	got := readRows(t, db)
-	if len(got) != len(want) {
-		t.Fatalf("stored %d rows, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("row %d:\n got %+v\nwant %+v", i, got[i], want[i])
-		}
-	}
+	checkRows(t, db, want)
 	for i, seq := range b.seqs {
 		if seq == 0 {
 			t.Errorf("event %d has no seq", i)
