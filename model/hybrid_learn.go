@@ -90,6 +90,10 @@ type hybridRanker struct {
 
 	remap []int32 // ranker feature → index in the bound feature layout
 	baseI int
+
+	// The trees laid out for serving (flatten): tree t starts at nodes[roots[t]].
+	nodes []treeNode
+	roots []int32
 }
 
 // bind maps the ranker's features onto the layout of the given bases.
@@ -110,6 +114,7 @@ func (r *hybridRanker) bind(bases []string) error {
 		}
 	}
 	r.remap, r.baseI = remap, baseI
+	r.flatten()
 	return nil
 }
 
@@ -121,10 +126,13 @@ func (r *hybridRanker) score(x, z []float32) float32 {
 		s += r.w[f] * z[f]
 	}
 	s *= r.scale
-	for t := range r.trees {
-		s += r.trees[t].eval(z)
+	if len(r.roots) != len(r.trees) { // not flattened: walk the trees as learned
+		for t := range r.trees {
+			s += r.trees[t].eval(z)
+		}
+		return s
 	}
-	return s
+	return evalForest(r.nodes, r.roots, z, s)
 }
 
 type solution struct {

@@ -27,6 +27,53 @@ func (t *regTree) eval(x []float32) float32 {
 	return t.value[n]
 }
 
+// treeNode is a node of the serving layout of a ranker's trees (hybridRanker.flatten): every
+// tree's nodes in one array, each node in 16 bytes, so a candidate's walk through 150 trees
+// reads one small contiguous table instead of five slices per tree. A leaf has feat −1
+// and its value in thr; an inner node sends rows with x[feat] <= thr to kids[0] and the
+// rest (NaN included) to kids[1], as regTree.eval does.
+type treeNode struct {
+	feat int32
+	thr  float32
+	kids [2]int32
+}
+
+// flatten lays r's trees out as nodes and roots for evalForest.
+func (r *hybridRanker) flatten() {
+	r.nodes, r.roots = r.nodes[:0], r.roots[:0]
+	for _, t := range r.trees {
+		base := int32(len(r.nodes))
+		r.roots = append(r.roots, base)
+		for n, f := range t.feat {
+			if f < 0 {
+				r.nodes = append(r.nodes, treeNode{feat: -1, thr: t.value[n]})
+				continue
+			}
+			r.nodes = append(r.nodes, treeNode{feat: f, thr: t.thr[n], kids: [2]int32{base + t.left[n], base + t.right[n]}})
+		}
+	}
+}
+
+// evalForest returns s plus, in tree order, the leaf value x reaches in each tree: the same
+// float32 as adding regTree.eval to s tree by tree.
+func evalForest(nodes []treeNode, roots []int32, x []float32, s float32) float32 {
+	for _, n := range roots {
+		for {
+			nd := &nodes[n]
+			if nd.feat < 0 {
+				s += nd.thr
+				break
+			}
+			right := 1
+			if x[nd.feat] <= nd.thr {
+				right = 0
+			}
+			n = nd.kids[right]
+		}
+	}
+	return s
+}
+
 // treeConfig holds LambdaMART's settings (see HybridConfig).
 type treeConfig struct {
 	trees, depth, minLeaf, trunc, patience, k, workers int
