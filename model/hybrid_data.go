@@ -208,7 +208,24 @@ func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 		b, _ = slices.BinarySearch(ts[a:], t+h.window+1)
 		b += a
 	}
-	return float32(math.Log1p(float64(b - a))), signedLogDays(t - first), signedLogDays(t - last)
+	return log1pCount(b - a), signedLogDays(t - first), signedLogDays(t - last)
+}
+
+// log1pCounts[n] is float32(log(1+n)): pop.near takes the log of a count for every
+// candidate of every request, and a table lookup gives the very same float32.
+var log1pCounts = func() (t [4096]float32) {
+	for n := range t {
+		t[n] = float32(math.Log1p(float64(n)))
+	}
+	return t
+}()
+
+// log1pCount returns float32(log(1+n)) for a count n ≥ 0.
+func log1pCount(n int) float32 {
+	if n < len(log1pCounts) {
+		return log1pCounts[n]
+	}
+	return float32(math.Log1p(float64(n)))
 }
 
 func signedLogDays(sec int64) float32 {

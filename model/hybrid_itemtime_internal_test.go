@@ -55,3 +55,14 @@ func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
 		t.Fatalf("only %d cases", cases)
 	}
 }
+
+// The table of log(1+n) gives the float32 the computation gives, inside the table and
+// past it.
+func TestLog1pCount_MatchesLog1p(t *testing.T) {
+	t.Parallel()
+	for n := range 3 * len(log1pCounts) {
+		if got, want := log1pCount(n), float32(math.Log1p(float64(n))); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("log1pCount(%d) = %g, want %g", n, got, want)
+		}
+	}
+}
