@@ -181,29 +181,61 @@ func appendStep(hist []int32, item int32) []int32 {
 	return append(hist, item)
 }
 
-// seqScratch is one scorer's sparse accumulators.
+// seqScratch is one scorer's sparse accumulator. One serves the transition, two-step and
+// similarity scores in turn (each is flushed, leaving it clear, before the next starts) and
+// then marks the subset's items for popularity: its dense array is the one array of the
+// catalogue's size a request reads and writes at random (400 KB at 100,000 items), where
+// two accumulators and a mark array were three, and the less of that, the more of it
+// stays in cache.
 type seqScratch struct {
-	a, b seqAcc
-	mark []uint32 // subset entries seen, by generation
-	gen  uint32
+	acc seqAcc
 }
 
 // seqAcc is a dense accumulator that remembers which entries it touched.
+//
+// It also keeps its largest value as it goes, so that flush need not read every touched
+// entry again. An entry that grows can only raise the maximum, and one that shrinks
+// leaves it be unless it held the maximum; only then (similarity weights can be negative)
+// or when a value is NaN is the running maximum stale, and flush takes it the long way.
 type seqAcc struct {
 	val     []float32
 	touched []int32
+	top     float32 // max(0, every touched value), unless stale
+	stale   bool
 }
 
+// add adds w × val[k] to entry idx[k] for every k, in order: each entry's sum is rounded
+// the same way, whatever else the accumulator holds. An entry is touched when it first
+// becomes non-zero; a sum that cancels to exactly zero is nudged to the smallest positive
+// float32 so that it stays marked and is not listed twice.
 func (a *seqAcc) add(idx []int32, val []float32, w float32) {
+	acc := a.val
+	val = val[:len(idx)]
+	t := slices.Grow(a.touched, len(idx))
+	n := len(t)
+	t = t[:n+len(idx)] // room for every entry: each is written, and kept only if new
+	top, stale := a.top, a.stale
 	for k, j := range idx {
-		if a.val[j] == 0 {
-			a.touched = append(a.touched, j)
+		old := acc[j]
+		v := old + w*val[k]
+		if v == 0 {
+			v = math.SmallestNonzeroFloat32
 		}
-		a.val[j] += w * val[k]
-		if a.val[j] == 0 { // cancelled out: keep it marked so it is not appended twice
-			a.val[j] = math.SmallestNonzeroFloat32
+		acc[j] = v
+		t[n] = j
+		if old == 0 {
+			n++ // branch-free: whether an entry is new is hard to predict
+		}
+		// Both tests are rarely true, so the branches cost next to nothing, where a
+		// branch-free max would chain every step to the one before.
+		if !(v <= top) { // a new maximum, or NaN
+			top = v
+			stale = stale || v != v
+		} else if old >= top && old > 0 && v < old {
+			stale = true // the maximum shrank: some other entry may now hold it
 		}
 	}
+	a.touched, a.top, a.stale = t[:n], top, stale
 }
 
 // flush adds weight × val / max(val) to dst, the maximum taken over every touched entry,
@@ -212,33 +244,61 @@ func (a *seqAcc) add(idx []int32, val []float32, w float32) {
 // items, of the thousands a history touches; nil writes every touched entry. Nothing is
 // added when no entry is positive.
 func (a *seqAcc) flush(dst []float32, weight float32, only []int32) {
-	if only == nil {
-		only = a.touched
-	}
-	var top float32
-	for _, j := range a.touched {
-		top = max(top, a.val[j])
+	acc := a.val
+	top := a.top
+	if a.stale {
+		top = a.max()
 	}
 	if top > 0 && weight != 0 {
 		f := weight / top
+		dst = dst[:len(acc)]
+		if only == nil {
+			// Every touched entry is non-zero and listed once: consumed here, it is
+			// cleared here too.
+			for _, j := range a.touched {
+				dst[j] += f * acc[j]
+				acc[j] = 0
+			}
+			a.touched, a.top, a.stale = a.touched[:0], 0, false
+			return
+		}
 		for _, j := range only {
-			if j < 0 || int(j) >= len(a.val) {
+			if j < 0 || int(j) >= len(acc) {
 				continue
 			}
-			if v := a.val[j]; v != 0 {
+			if v := acc[j]; v != 0 {
 				dst[j] += f * v
-				a.val[j] = 0 // consumed: a repeat of j in only adds nothing more
+				acc[j] = 0 // consumed: a repeat of j in only adds nothing more
 			}
 		}
 	}
 	a.reset()
 }
 
-func (a *seqAcc) reset() {
+// max returns max(0, every touched value) as the builtin max would fold them: NaN if any
+// is NaN. It tests rather than folds, since a new maximum is rare and a fold would chain
+// every step to the one before.
+func (a *seqAcc) max() float32 {
+	acc := a.val
+	var top float32
 	for _, j := range a.touched {
-		a.val[j] = 0
+		if v := acc[j]; !(v <= top) {
+			if v != v {
+				return v
+			}
+			top = v
+		}
 	}
-	a.touched = a.touched[:0]
+	return top
+}
+
+// reset clears the accumulator.
+func (a *seqAcc) reset() {
+	acc := a.val
+	for _, j := range a.touched {
+		acc[j] = 0
+	}
+	a.touched, a.top, a.stale = a.touched[:0], 0, false
 }
 
 // score writes the blended scores for a history (oldest first) into dst, which has at least
@@ -259,20 +319,21 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	dst = dst[:m.n]
 	c := m.Config
 	s, _ := m.pool.Get().(*seqScratch)
-	if s == nil || len(s.a.val) != m.n {
-		s = &seqScratch{a: seqAcc{val: make([]float32, m.n)}, b: seqAcc{val: make([]float32, m.n)}}
+	if s == nil || len(s.acc.val) != m.n {
+		s = &seqScratch{acc: seqAcc{val: make([]float32, m.n)}}
 	}
-	defer m.pool.Put(s)
+	// s goes back to the pool on the way out, not deferred: a scratch that a panic left
+	// half-filled (entries set that its touched list does not yet hold) must not be reused.
 
 	recent := hist[max(0, len(hist)-c.History):]
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		idx, val := m.trans.row(recent[k])
-		s.a.add(idx, val, w)
+		s.acc.add(idx, val, w)
 		w *= c.HistoryDecay
 	}
-	scored := len(s.a.touched) > 0
-	s.a.flush(dst, 1, subset)
+	scored := len(s.acc.touched) > 0
+	s.acc.flush(dst, 1, subset)
 
 	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
 		m.twoStep(s, recent, dst, subset)
@@ -282,11 +343,11 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 		w = 1
 		for k := len(recent) - 1; k >= 0; k-- {
 			idx, val := m.sim.row(recent[k])
-			s.a.add(idx, val, w)
+			s.acc.add(idx, val, w)
 			w *= c.SimilarityDecay
 		}
-		scored = scored || len(s.a.touched) > 0
-		s.a.flush(dst, c.Similarity, subset)
+		scored = scored || len(s.acc.touched) > 0
+		s.acc.flush(dst, c.Similarity, subset)
 	}
 	if c.Repeat > 0 {
 		recent = hist[max(0, len(hist)-c.History):]
@@ -307,20 +368,26 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 			for j := range dst {
 				dst[j] += p * m.pop[j]
 			}
+			m.pool.Put(s)
 			return
 		}
 		// Once per item: the hybrid's list repeats history items that are also in stock.
-		s.gen++
-		if s.gen == 0 || len(s.mark) != m.n {
-			s.mark, s.gen = make([]uint32, m.n), 1
+		// The accumulator, clear after the flushes, marks the items done.
+		acc := s.acc.val
+		pop := m.pop[:len(acc)]
+		for _, j := range subset {
+			if j >= 0 && int(j) < len(acc) && acc[j] == 0 {
+				acc[j] = 1
+				dst[j] += p * pop[j]
+			}
 		}
 		for _, j := range subset {
-			if j >= 0 && int(j) < m.n && s.mark[j] != s.gen {
-				s.mark[j] = s.gen
-				dst[j] += p * m.pop[j]
+			if j >= 0 && int(j) < len(acc) {
+				acc[j] = 0
 			}
 		}
 	}
+	m.pool.Put(s)
 }
 
 // twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1: the
@@ -329,8 +396,8 @@ func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32, subse
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		idx, val := m.two.row(recent[k])
-		s.b.add(idx, val, w)
+		s.acc.add(idx, val, w)
 		w *= m.Config.HistoryDecay
 	}
-	s.b.flush(dst, m.Config.TwoStep, subset)
+	s.acc.flush(dst, m.Config.TwoStep, subset)
 }
