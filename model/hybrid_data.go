@@ -81,7 +81,11 @@ type hybridData struct {
 	pop      []float32    // log(1+users) per item
 	popOrder []int32      // items by pop, best first, then by index
 	tptr     []int64      // item i's interaction times, ascending, are times[tptr[i]:tptr[i+1]]
-	times    []int64
+	// times holds each interaction time as seconds after timeBase, the earliest: half the
+	// bytes of Unix times (33 MB at 8.3 million interactions), so the searches of itemTime
+	// touch fewer cache lines. The serving artefact stores the same offsets.
+	times    []uint32
+	timeBase int64
 	ends     []int64 // item i's first and last time are ends[2i] and ends[2i+1] (see itemTime)
 	window   int64   // seconds either side of a user's time that pop.near counts
 	now      int64   // the latest interaction: the time of a user without history
@@ -105,7 +109,11 @@ func newHybridData(d *Dataset, features *ItemFeatures, c HybridConfig) *hybridDa
 		h.pop[i] = float32(math.Log1p(float64(h.tptr[i+1])))
 		h.tptr[i+1] += h.tptr[i]
 	}
-	h.times = make([]int64, h.tptr[ni])
+	if hi < lo { // no positive interaction
+		lo = 0
+	}
+	h.timeBase = lo
+	h.times = make([]uint32, h.tptr[ni])
 	next := slices.Clone(h.tptr[:ni])
 	var act float64
 	users := 0
@@ -114,7 +122,7 @@ func newHybridData(d *Dataset, features *ItemFeatures, c HybridConfig) *hybridDa
 		n := 0
 		for k, i := range items {
 			if weights[k] > 0 {
-				h.times[next[i]] = times[k]
+				h.times[next[i]] = h.timeOffset(times[k])
 				next[i]++
 				n++
 			}
@@ -139,13 +147,19 @@ func newHybridData(d *Dataset, features *ItemFeatures, c HybridConfig) *hybridDa
 	return h
 }
 
+// timeOffset returns Unix time t as an offset in times: seconds after timeBase, clamped to
+// the offsets' range (a span of 136 years).
+func (h *hybridData) timeOffset(t int64) uint32 {
+	return uint32(min(max(t-h.timeBase, 0), math.MaxUint32))
+}
+
 // sortPop orders the items by popularity, best first, then by index, and notes each
 // item's first and last time.
 func (h *hybridData) sortPop() {
 	h.ends = make([]int64, 2*h.ni)
 	for i := range h.ni {
 		if lo, hi := h.tptr[i], h.tptr[i+1]; hi > lo {
-			h.ends[2*i], h.ends[2*i+1] = h.times[lo], h.times[hi-1]
+			h.ends[2*i], h.ends[2*i+1] = h.timeBase+int64(h.times[lo]), h.timeBase+int64(h.times[hi-1])
 		}
 	}
 	h.popOrder = make([]int32, len(h.pop))
@@ -199,13 +213,14 @@ func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 	// covers an end, its search is skipped: a served user's latest interaction is usually
 	// after the training data's, so the upper end is nearly always free.
 	first, last := h.ends[2*i], h.ends[2*i+1]
+	// Both searched ends lie within [first, last], so their offsets are exact.
 	ts := h.times[lo:hi] // read only by a search
 	a, b := 0, len(ts)
 	if first < t-h.window {
-		a, _ = slices.BinarySearch(ts, t-h.window)
+		a, _ = slices.BinarySearch(ts, h.timeOffset(t-h.window))
 	}
 	if last >= t+h.window+1 {
-		b, _ = slices.BinarySearch(ts[a:], t+h.window+1)
+		b, _ = slices.BinarySearch(ts[a:], h.timeOffset(t+h.window+1))
 		b += a
 	}
 	return log1pCount(b - a), signedLogDays(t - first), signedLogDays(t - last)

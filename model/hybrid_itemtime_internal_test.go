@@ -12,23 +12,26 @@ import (
 func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 5))
-	h := &hybridData{window: 50, tptr: []int64{0}}
+	const base = 1_700_000_000 // times are kept as offsets from the earliest
+	h := &hybridData{window: 50, tptr: []int64{0}, timeBase: base}
 	var lists [][]int64
 	for range 40 {
 		ts := make([]int64, rng.IntN(30))
 		for k := range ts {
-			ts[k] = int64(rng.IntN(400))
+			ts[k] = base + int64(rng.IntN(400))
 		}
 		slices.Sort(ts)
 		lists = append(lists, ts)
-		h.times = append(h.times, ts...)
+		for _, x := range ts {
+			h.times = append(h.times, uint32(x-base))
+		}
 		h.tptr = append(h.tptr, int64(len(h.times)))
 	}
 	h.ni, h.pop = len(lists), make([]float32, len(lists))
 	h.sortPop()
 	cases := 0
 	for i, ts := range lists {
-		for tu := int64(-120); tu < 520; tu += 7 {
+		for tu := int64(base - 120); tu < base+520; tu += 7 {
 			near, since, idle := h.itemTime(int32(i), tu)
 			n := 0
 			for _, x := range ts {

@@ -45,17 +45,10 @@ func (m *Hybrid) WriteServing(w io.Writer) (int64, error) {
 		counts[i] = int32(h.tptr[i+1] - h.tptr[i])
 	}
 	e.int32s(counts)
-	var lo int64
-	if len(h.times) > 0 {
-		lo = h.times[0]
-		for _, t := range h.times {
-			lo = min(lo, t)
-		}
-	}
-	e.i64(lo)
+	e.i64(h.timeBase)
 	off := make([]int32, len(h.times))
 	for k, t := range h.times {
-		off[k] = int32(uint32(t - lo))
+		off[k] = int32(t)
 	}
 	e.int32s(off)
 	e.i64(h.window)
@@ -157,9 +150,9 @@ func (m *Hybrid) ReadServing(r io.Reader) (int64, error) {
 	if h.tptr[ni] != int64(len(off)) {
 		return n, errors.New("model: hybrid: corrupt serving data: times do not match counts")
 	}
-	h.times = make([]int64, len(off))
+	h.timeBase, h.times = lo, make([]uint32, len(off))
 	for k, o := range off {
-		h.times[k] = lo + int64(uint32(o))
+		h.times[k] = uint32(o)
 	}
 	if attrs != nil {
 		if len(attrs.cat) != ni || len(attrs.brand) != ni || len(attrs.band) != ni {
