@@ -41,7 +41,7 @@ func randomRanker(rng *rand.Rand, nf, trees, depth int) *hybridRanker {
 }
 
 // randomRows returns n rows of nf features, a few of them NaN, ±Inf or on a threshold.
-func randomRows(rng *rand.Rand, r *hybridRanker, n, nf int) []float32 {
+func randomRows(rng *rand.Rand, n, nf int) []float32 {
 	x := make([]float32, n*nf)
 	for k := range x {
 		x[k] = float32(rng.NormFloat64() * 2)
@@ -62,7 +62,7 @@ func BenchmarkHybridRanker_Score(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	r := randomRanker(rng, nf, 150, 3)
 	r.flatten()
-	x := randomRows(rng, r, rows, nf)
+	x := randomRows(rng, rows, nf)
 	z := make([]float32, nf)
 	var sink float32
 	for b.Loop() {
@@ -82,7 +82,7 @@ func TestHybridRanker_FlatTreesScoreTheSame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	for trial := range 40 {
 		r := randomRanker(rng, nf, 1+rng.IntN(60), 1+rng.IntN(5))
-		x := randomRows(rng, r, 200, nf)
+		x := randomRows(rng, 200, nf)
 		// Put some values exactly on thresholds, where <= decides.
 		for k := 0; k < len(x); k += 11 {
 			tr := r.trees[rng.IntN(len(r.trees))]
