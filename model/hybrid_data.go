@@ -203,6 +203,8 @@ func attrAt(v []int32, i int32) int32 {
 // itemTime returns, for item i seen from a user whose latest interaction is at t: the log
 // of 1 + the item's interactions within the window around t, and the signed log(1+days)
 // from the item's first and from its last interaction to t (negative when after t).
+// Serving computes these for all of a user's candidates at once with itemTimes, which the
+// tests hold to this definition.
 func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 	lo, hi := h.tptr[i], h.tptr[i+1]
 	if hi == lo {
@@ -224,6 +226,72 @@ func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 		b += a
 	}
 	return log1pCount(b - a), signedLogDays(t - first), signedLogDays(t - last)
+}
+
+// itemTimes sets s.near, s.since and s.idle to what itemTime gives for each of items, for a
+// user whose latest interaction is at t. Each binary search of an item's times misses the
+// cache at nearly every level (popular items have thousands of times in a 33 MB array),
+// and one search's next load waits on its last; so the searches of all the items run in
+// lockstep, one level of each in turn, and the misses of different searches overlap.
+func (h *hybridData) itemTimes(items []int32, t int64, s *candScratch) {
+	n := len(items)
+	s.near = slices.Grow(s.near[:0], n)[:n]
+	s.since = slices.Grow(s.since[:0], n)[:n]
+	s.idle = slices.Grow(s.idle[:0], n)[:n]
+	s.bounds = slices.Grow(s.bounds[:0], 2*n)[:2*n]
+	srch := s.srch[:0]
+	for r, i := range items {
+		lo, hi := h.tptr[i], h.tptr[i+1]
+		s.bounds[2*r], s.bounds[2*r+1] = lo, hi
+		if hi == lo {
+			s.since[r], s.idle[r] = 0, 0
+			continue
+		}
+		// As in itemTime: an end of the window that covers the item's first or last time
+		// needs no search.
+		first, last := h.ends[2*i], h.ends[2*i+1]
+		s.since[r], s.idle[r] = signedLogDays(t-first), signedLogDays(t-last)
+		if first < t-h.window {
+			srch = append(srch, timeSearch{base: lo, n: hi - lo, key: h.timeOffset(t - h.window), dst: int32(2 * r)})
+		}
+		if last >= t+h.window+1 {
+			srch = append(srch, timeSearch{base: lo, n: hi - lo, key: h.timeOffset(t + h.window + 1), dst: int32(2*r + 1)})
+		}
+	}
+	times := h.times
+	for len(srch) > 0 {
+		live := srch[:0]
+		for _, q := range srch {
+			// One step of a lower-bound search: the first time ≥ key lies in [base, base+n].
+			// n halves whatever the comparison says, so that the step is a conditional move.
+			if q.n > 1 {
+				half := q.n / 2
+				if times[q.base+half] < q.key {
+					q.base += half
+				}
+				q.n -= half
+				live = append(live, q)
+				continue
+			}
+			if times[q.base] < q.key {
+				q.base++
+			}
+			s.bounds[q.dst] = q.base
+		}
+		srch = live
+	}
+	s.srch = srch
+	for r := range items {
+		s.near[r] = log1pCount(int(s.bounds[2*r+1] - s.bounds[2*r]))
+	}
+}
+
+// timeSearch is one lower-bound search of itemTimes in progress: the index of the first time
+// at or above key lies in [base, base+n], n ≥ 1; it goes to bounds[dst].
+type timeSearch struct {
+	base, n int64
+	key     uint32
+	dst     int32
 }
 
 // log1pCounts[n] is float32(log(1+n)): pop.near takes the log of a count for every
@@ -318,6 +386,11 @@ type candScratch struct {
 	brandW  []float32
 	bands   []bandWeight
 	touch   []int32
+
+	// itemTimes' working memory and results, one entry per candidate.
+	near, since, idle []float32
+	bounds            []int64 // per candidate, the window's two ends as indexes into times
+	srch              []timeSearch
 }
 
 type bandWeight struct {
@@ -484,10 +557,10 @@ func (h *hybridData) rows(items []int32, weights []float32, times []int64, nb in
 	}
 	h.affinity(items, weights, times, histHalfLife, s)
 	o := perBaseFeatures * nb
+	h.itemTimes(s.cands, tu, s)
 	for r, i := range s.cands {
 		row := s.x[r*nf+o : (r+1)*nf]
-		near, since, idle := h.itemTime(i, tu)
-		row[0], row[1], row[3], row[4] = h.pop[i], near, since, idle
+		row[0], row[1], row[3], row[4] = h.pop[i], s.near[r], s.since[r], s.idle[r]
 		row[5], row[6], row[7] = h.itemAffinity(i, s)
 		if s.seen[i] == s.stamp {
 			k, _ := slices.BinarySearch(items, i)

@@ -35,6 +35,22 @@ func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
 	h.ni, h.pop = len(lists), make([]float32, len(lists))
 	h.sortPop()
 	cases := 0
+	all := make([]int32, len(lists))
+	for i := range all {
+		all[i] = int32(len(all) - 1 - i) // any order, as candidates come
+	}
+	var s candScratch
+	for tu := int64(base - 120); tu < base+520; tu += 7 {
+		// The searches in lockstep give what itemTime gives, item by item.
+		h.itemTimes(all, tu, &s)
+		for r, i := range all {
+			near, since, idle := h.itemTime(i, tu)
+			if s.near[r] != near || s.since[r] != since || s.idle[r] != idle {
+				t.Fatalf("item %d, t %d: itemTimes %g %g %g, itemTime %g %g %g", i, tu,
+					s.near[r], s.since[r], s.idle[r], near, since, idle)
+			}
+		}
+	}
 	for i, ts := range lists {
 		for tu := int64(base - 120); tu < base+520; tu += 7 {
 			near, since, idle := h.itemTime(int32(i), tu)
@@ -102,14 +118,13 @@ func BenchmarkHybridData_ItemTime(b *testing.B) {
 		cands[k] = int32(float64(items) * math.Pow(rng.Float64(), 3))
 	}
 	var sink float32
+	var s candScratch
 	r := 0
 	for b.Loop() {
 		t := int64(base + rng.IntN(span))
 		r = (r + 1) % 1024
-		for _, i := range cands[300*r : 300*(r+1)] {
-			near, since, idle := h.itemTime(i, t)
-			sink += near + since + idle
-		}
+		h.itemTimes(cands[300*r:300*(r+1)], t, &s)
+		sink += s.near[0] + s.since[0] + s.idle[0]
 	}
 	_ = sink
 }
