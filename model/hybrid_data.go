@@ -215,7 +215,8 @@ func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
 	// covers an end, its search is skipped: a served user's latest interaction is usually
 	// after the training data's, so the upper end is nearly always free.
 	first, last := h.ends[2*i], h.ends[2*i+1]
-	// Both searched ends lie within [first, last], so their offsets are exact.
+	// A key below timeBase clamps to offset 0, below every time, so each search lands where
+	// a search of the Unix times would.
 	ts := h.times[lo:hi] // read only by a search
 	a, b := 0, len(ts)
 	if first < t-h.window {
