@@ -82,11 +82,11 @@ type hybridData struct {
 	popOrder []int32      // items by pop, best first, then by index
 	tptr     []int64      // item i's interaction times, ascending, are times[tptr[i]:tptr[i+1]]
 	// times holds each interaction time as seconds after timeBase, the earliest: half the
-	// bytes of Unix times (33 MB at 8.3 million interactions), so the searches of itemTime
+	// bytes of Unix times (33 MB at 8.3 million interactions), so the searches of itemTimes
 	// touch fewer cache lines. The serving artefact stores the same offsets.
 	times    []uint32
 	timeBase int64
-	ends     []int64 // item i's first and last time are ends[2i] and ends[2i+1] (see itemTime)
+	ends     []int64 // item i's first and last time are ends[2i] and ends[2i+1] (see itemTimes)
 	window   int64   // seconds either side of a user's time that pop.near counts
 	now      int64   // the latest interaction: the time of a user without history
 	actMean  float32 // mean log(1+history length) over users with history
@@ -200,37 +200,10 @@ func attrAt(v []int32, i int32) int32 {
 	return v[i]
 }
 
-// itemTime returns, for item i seen from a user whose latest interaction is at t: the log
-// of 1 + the item's interactions within the window around t, and the signed log(1+days)
-// from the item's first and from its last interaction to t (negative when after t).
-// Serving computes these for all of a user's candidates at once with itemTimes, which the
-// tests hold to this definition.
-func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
-	lo, hi := h.tptr[i], h.tptr[i+1]
-	if hi == lo {
-		return 0, 0, 0
-	}
-	// The ends come from a table of their own (1.6 MB at 100,000 items, which stays in
-	// cache), not from the times (tens of MB: two cache misses a candidate). When the window
-	// covers an end, its search is skipped: a served user's latest interaction is usually
-	// after the training data's, so the upper end is nearly always free.
-	first, last := h.ends[2*i], h.ends[2*i+1]
-	// A key below timeBase clamps to offset 0, below every time, so each search lands where
-	// a search of the Unix times would.
-	ts := h.times[lo:hi] // read only by a search
-	a, b := 0, len(ts)
-	if first < t-h.window {
-		a, _ = slices.BinarySearch(ts, h.timeOffset(t-h.window))
-	}
-	if last >= t+h.window+1 {
-		b, _ = slices.BinarySearch(ts[a:], h.timeOffset(t+h.window+1))
-		b += a
-	}
-	return log1pCount(b - a), signedLogDays(t - first), signedLogDays(t - last)
-}
-
-// itemTimes sets s.near, s.since and s.idle to what itemTime gives for each of items, for a
-// user whose latest interaction is at t. Each binary search of an item's times misses the
+// itemTimes sets, for each of items seen from a user whose latest interaction is at t:
+// s.near to the log of 1 + the item's interactions within the window around t, and s.since
+// and s.idle to the signed log(1+days) from the item's first and from its last interaction
+// to t (negative when after t). Each binary search of an item's times misses the
 // cache at nearly every level (popular items have thousands of times in a 33 MB array),
 // and one search's next load waits on its last; so the searches of all the items run in
 // lockstep, one level of each in turn, and the misses of different searches overlap.
@@ -248,8 +221,11 @@ func (h *hybridData) itemTimes(items []int32, t int64, s *candScratch) {
 			s.since[r], s.idle[r] = 0, 0
 			continue
 		}
-		// As in itemTime: an end of the window that covers the item's first or last time
-		// needs no search.
+		// The ends come from a table of their own (1.6 MB at 100,000 items, which stays in
+		// cache), not from the times. When the window covers an end, its search is skipped:
+		// a served user's latest interaction is usually after the training data's, so the
+		// upper end is nearly always free. A key below timeBase clamps to offset 0, below
+		// every time, so each search lands where a search of the Unix times would.
 		first, last := h.ends[2*i], h.ends[2*i+1]
 		s.since[r], s.idle[r] = signedLogDays(t-first), signedLogDays(t-last)
 		if first < t-h.window {

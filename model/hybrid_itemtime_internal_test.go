@@ -7,8 +7,32 @@ import (
 	"testing"
 )
 
-// itemTime counts an item's interactions within the window around t as a count over every
-// interaction would, whichever ends of the window fall inside the item's times.
+// itemTime returns, for item i seen from a user whose latest interaction is at t: the log
+// of 1 + the item's interactions within the window around t, and the signed log(1+days)
+// from the item's first and from its last interaction to t (negative when after t).
+// It is the one-item definition, searching with the standard library, that the tests hold
+// itemTimes to.
+func (h *hybridData) itemTime(i int32, t int64) (near, since, idle float32) {
+	lo, hi := h.tptr[i], h.tptr[i+1]
+	if hi == lo {
+		return 0, 0, 0
+	}
+	first, last := h.ends[2*i], h.ends[2*i+1]
+	ts := h.times[lo:hi]
+	a, b := 0, len(ts)
+	if first < t-h.window {
+		a, _ = slices.BinarySearch(ts, h.timeOffset(t-h.window))
+	}
+	if last >= t+h.window+1 {
+		b, _ = slices.BinarySearch(ts[a:], h.timeOffset(t+h.window+1))
+		b += a
+	}
+	return log1pCount(b - a), signedLogDays(t - first), signedLogDays(t - last)
+}
+
+// itemTimes, and itemTime item by item, count an item's interactions within the window
+// around t as a count over every interaction would, whichever ends of the window fall
+// inside the item's times.
 func TestHybridData_ItemTimeCountsTheWindow(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 5))
