@@ -82,7 +82,7 @@ type Sequential struct {
 	users  seqCSR    // each fitted user's latest items, oldest first (values unused)
 	lambda float32   // the absolute penalty used
 
-	pool sync.Pool // *seqScratch
+	pool sync.Pool // *seqAcc
 }
 
 // seqCSR is a sparse matrix in compressed rows.
@@ -181,17 +181,13 @@ func appendStep(hist []int32, item int32) []int32 {
 	return append(hist, item)
 }
 
-// seqScratch is one scorer's sparse accumulator. One serves the transition, two-step and
-// similarity scores in turn (each is flushed, leaving it clear, before the next starts) and
-// then marks the subset's items for popularity: its dense array is the one array of the
-// catalogue's size a request reads and writes at random (400 KB at 100,000 items), where
-// two accumulators and a mark array were three, and the less of that, the more of it
-// stays in cache.
-type seqScratch struct {
-	acc seqAcc
-}
-
-// seqAcc is a dense accumulator that remembers which entries it touched.
+// seqAcc is a dense accumulator that remembers which entries it touched. A scorer takes one
+// from the pool for a request, and it serves the transition, two-step and similarity
+// scores in turn (each is flushed, leaving it clear, before the next starts) and then marks
+// the subset's items for popularity: its dense array is the one array of the catalogue's
+// size a request reads and writes at random (400 KB at 100,000 items), where two
+// accumulators and a mark array were three, and the less of that, the more of it stays in
+// cache.
 //
 // It also keeps its largest value as it goes, so that flush need not read every touched
 // entry again. An entry that grows can only raise the maximum, and one that shrinks
@@ -318,9 +314,9 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	}
 	dst = dst[:m.n]
 	c := m.Config
-	s, _ := m.pool.Get().(*seqScratch)
-	if s == nil || len(s.acc.val) != m.n {
-		s = &seqScratch{acc: seqAcc{val: make([]float32, m.n)}}
+	s, _ := m.pool.Get().(*seqAcc)
+	if s == nil || len(s.val) != m.n {
+		s = &seqAcc{val: make([]float32, m.n)}
 	}
 	// s goes back to the pool on the way out, not deferred: a scratch that a panic left
 	// half-filled (entries set that its touched list does not yet hold) must not be reused.
@@ -329,11 +325,11 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		idx, val := m.trans.row(recent[k])
-		s.acc.add(idx, val, w)
+		s.add(idx, val, w)
 		w *= c.HistoryDecay
 	}
-	scored := len(s.acc.touched) > 0
-	s.acc.flush(dst, 1, subset)
+	scored := len(s.touched) > 0
+	s.flush(dst, 1, subset)
 
 	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
 		m.twoStep(s, recent, dst, subset)
@@ -343,11 +339,11 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 		w = 1
 		for k := len(recent) - 1; k >= 0; k-- {
 			idx, val := m.sim.row(recent[k])
-			s.acc.add(idx, val, w)
+			s.add(idx, val, w)
 			w *= c.SimilarityDecay
 		}
-		scored = scored || len(s.acc.touched) > 0
-		s.acc.flush(dst, c.Similarity, subset)
+		scored = scored || len(s.touched) > 0
+		s.flush(dst, c.Similarity, subset)
 	}
 	if c.Repeat > 0 {
 		recent = hist[max(0, len(hist)-c.History):]
@@ -373,7 +369,7 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 		}
 		// Once per item: the hybrid's list repeats history items that are also in stock.
 		// The accumulator, clear after the flushes, marks the items done.
-		acc := s.acc.val
+		acc := s.val
 		pop := m.pop[:len(acc)]
 		for _, j := range subset {
 			if j >= 0 && int(j) < len(acc) && acc[j] == 0 {
@@ -392,12 +388,12 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 
 // twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1: the
 // recent items' two-step rows, the k-th latest weighing HistoryDecay^k.
-func (m *Sequential) twoStep(s *seqScratch, recent []int32, dst []float32, subset []int32) {
+func (m *Sequential) twoStep(s *seqAcc, recent []int32, dst []float32, subset []int32) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
 		idx, val := m.two.row(recent[k])
-		s.acc.add(idx, val, w)
+		s.add(idx, val, w)
 		w *= m.Config.HistoryDecay
 	}
-	s.acc.flush(dst, m.Config.TwoStep, subset)
+	s.flush(dst, m.Config.TwoStep, subset)
 }
