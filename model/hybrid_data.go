@@ -368,6 +368,9 @@ type candScratch struct {
 	near, since, idle []float32
 	bounds            []int64 // per candidate, the window's two ends as indexes into times
 	srch              []timeSearch
+
+	// The ranker's working memory: each candidate's standardised features and score.
+	z, rowScore []float32
 }
 
 type bandWeight struct {

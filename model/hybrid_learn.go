@@ -91,9 +91,11 @@ type hybridRanker struct {
 	remap []int32 // ranker feature → index in the bound feature layout
 	baseI int
 
-	// The trees laid out for serving (flatten): tree t starts at nodes[roots[t]].
+	// The trees laid out for serving (flatten): tree t starts at nodes[roots[t]], and
+	// every walk through it takes depth[t] steps.
 	nodes []treeNode
 	roots []int32
+	depth []int32
 }
 
 // bind maps the ranker's features onto the layout of the given bases.
@@ -120,19 +122,48 @@ func (r *hybridRanker) bind(bases []string) error {
 
 // score returns the ranker's score of one row of the bound layout; z has len(r.names).
 func (r *hybridRanker) score(x, z []float32) float32 {
-	var s float32
-	for f := range r.names {
-		z[f] = (x[r.remap[f]] - r.mean[f]) / r.std[f]
-		s += r.w[f] * z[f]
-	}
-	s *= r.scale
-	if len(r.roots) != len(r.trees) { // not flattened: walk the trees as learned
-		for t := range r.trees {
-			s += r.trees[t].eval(z)
+	var s [1]float32
+	r.scoreRows(x, len(x), s[:], z)
+	return s[0]
+}
+
+// scoreCands writes to dst[i] the score of each candidate i in s.cands below len(dst), its
+// features the rows of s.x (nf each).
+func (r *hybridRanker) scoreCands(s *candScratch, nf int, dst []float32) {
+	n := len(s.cands)
+	s.rowScore = slices.Grow(s.rowScore[:0], n)[:n]
+	s.z = slices.Grow(s.z[:0], n*len(r.names))[:n*len(r.names)]
+	r.scoreRows(s.x, nf, s.rowScore, s.z)
+	for k, i := range s.cands {
+		if int(i) < len(dst) {
+			dst[i] = s.rowScore[k]
 		}
-		return s
 	}
-	return evalForest(r.nodes, r.roots, z, s)
+}
+
+// scoreRows writes to dst[k] the ranker's score of row k of x (rows of nf features of the
+// bound layout, len(dst) rows). z is scratch of len(dst)*len(r.names): each row
+// standardised, which the trees then read.
+func (r *hybridRanker) scoreRows(x []float32, nf int, dst, z []float32) {
+	nz := len(r.names)
+	for k := range dst {
+		xr, zr := x[k*nf:(k+1)*nf], z[k*nz:(k+1)*nz]
+		var s float32
+		for f := range r.names {
+			zr[f] = (xr[r.remap[f]] - r.mean[f]) / r.std[f]
+			s += r.w[f] * zr[f]
+		}
+		dst[k] = s * r.scale
+	}
+	if len(r.roots) != len(r.trees) { // not flattened: walk the trees as learned
+		for k := range dst {
+			for t := range r.trees {
+				dst[k] += r.trees[t].eval(z[k*nz : (k+1)*nz])
+			}
+		}
+		return
+	}
+	evalForest(r.nodes, r.roots, r.depth, z, nz, dst)
 }
 
 type solution struct {
@@ -403,12 +434,7 @@ func (m *Hybrid) ScoreUser(u int32, dst []float32) {
 		dst[j] = float32(math.Inf(-1))
 	}
 	nf := perBaseFeatures*len(m.Bases) + itemFeatures
-	z := make([]float32, len(r.names))
-	for k, i := range s.cands {
-		if int(i) < len(dst) {
-			dst[i] = r.score(s.x[k*nf:(k+1)*nf], z)
-		}
-	}
+	r.scoreCands(s, nf, dst)
 }
 
 // ScoreHistory scores every item for any history (oldest first, repeats allowed): a user
@@ -573,10 +599,5 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 		}
 	}
 	nf := perBaseFeatures*len(m.Bases) + itemFeatures
-	z := make([]float32, len(r.names))
-	for k, i := range s.cands {
-		if int(i) < len(dst) {
-			dst[i] = r.score(s.x[k*nf:(k+1)*nf], z)
-		}
-	}
+	r.scoreCands(s, nf, dst)
 }

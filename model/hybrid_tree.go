@@ -29,24 +29,28 @@ func (t *regTree) eval(x []float32) float32 {
 
 // treeNode is a node of the serving layout of a ranker's trees (hybridRanker.flatten): every
 // tree's nodes in one array, each node in 16 bytes, so a candidate's walk through 150 trees
-// reads one small contiguous table instead of five slices per tree. A leaf has feat −1
-// and its value in thr; an inner node sends rows with x[feat] <= thr to kids[0] and the
-// rest (NaN included) to kids[1], as regTree.eval does.
+// reads one small contiguous table instead of five slices per tree. An inner node sends
+// rows with x[feat] <= thr to kids[0] and the rest (NaN included) to kids[1], as
+// regTree.eval does. A leaf holds its value in thr and points both kids at itself (feat 0,
+// any feature will do): a walk that reaches it early stays there, so every row takes the
+// same number of steps through a tree, its depth, with no test for leaves.
 type treeNode struct {
 	feat int32
 	thr  float32
 	kids [2]int32
 }
 
-// flatten lays r's trees out as nodes and roots for evalForest.
+// flatten lays r's trees out as nodes, roots and depths for evalForest.
 func (r *hybridRanker) flatten() {
-	r.nodes, r.roots = r.nodes[:0], r.roots[:0]
+	r.nodes, r.roots, r.depth = r.nodes[:0], r.roots[:0], r.depth[:0]
 	for _, t := range r.trees {
 		base := int32(len(r.nodes))
 		r.roots = append(r.roots, base)
+		r.depth = append(r.depth, int32(t.depth(0)))
 		for n, f := range t.feat {
+			self := base + int32(n)
 			if f < 0 {
-				r.nodes = append(r.nodes, treeNode{feat: -1, thr: t.value[n]})
+				r.nodes = append(r.nodes, treeNode{thr: t.value[n], kids: [2]int32{self, self}})
 				continue
 			}
 			r.nodes = append(r.nodes, treeNode{feat: f, thr: t.thr[n], kids: [2]int32{base + t.left[n], base + t.right[n]}})
@@ -54,24 +58,61 @@ func (r *hybridRanker) flatten() {
 	}
 }
 
-// evalForest returns s plus, in tree order, the leaf value x reaches in each tree: the same
-// float32 as adding regTree.eval to s tree by tree.
-func evalForest(nodes []treeNode, roots []int32, x []float32, s float32) float32 {
-	for _, n := range roots {
-		for {
-			nd := &nodes[n]
-			if nd.feat < 0 {
-				s += nd.thr
-				break
+// depth returns the number of inner nodes on the longest path from node n to a leaf.
+func (t *regTree) depth(n int32) int {
+	if t.feat[n] < 0 {
+		return 0
+	}
+	return 1 + max(t.depth(t.left[n]), t.depth(t.right[n]))
+}
+
+// forestBlock is the number of rows evalForest walks through a tree side by side.
+const forestBlock = 8
+
+// evalForest adds to s[k], for every row k of z (rows of nz features, len(s) rows), the
+// leaf value the row reaches in each tree, in tree order: the same float32 as adding
+// regTree.eval to s[k] tree by tree.
+//
+// Rows go through the trees in blocks of forestBlock, each tree a level at a time for the
+// whole block. A step's branch is a conditional move, not a jump (a feature against a
+// threshold is a coin toss to the branch predictor, and each miss cost a pipeline flush),
+// and the block's walks are independent, so their loads overlap where one row's walk
+// would wait on each load in turn.
+func evalForest(nodes []treeNode, roots, depth []int32, z []float32, nz int, s []float32) {
+	for lo := 0; lo < len(s); lo += forestBlock {
+		n := min(forestBlock, len(s)-lo)
+		var sb [forestBlock]float32
+		var offs [forestBlock]int32 // rows past n walk row 0 again, and are dropped
+		copy(sb[:], s[lo:lo+n])
+		for r := 1; r < n; r++ {
+			offs[r] = int32(r * nz)
+		}
+		evalBlock(nodes, roots, depth, z[lo*nz:(lo+n)*nz], &offs, &sb)
+		copy(s[lo:lo+n], sb[:n])
+	}
+}
+
+// evalBlock is evalForest for one block: the rows of zb starting at offs.
+func evalBlock(nodes []treeNode, roots, depth []int32, zb []float32, offs *[forestBlock]int32, sb *[forestBlock]float32) {
+	for t, root := range roots {
+		var cur [forestBlock]int32
+		for r := range cur {
+			cur[r] = root
+		}
+		for range depth[t] {
+			for r := range cur {
+				nd := &nodes[cur[r]]
+				c := 1
+				if zb[int(offs[r])+int(nd.feat)] <= nd.thr {
+					c = 0
+				}
+				cur[r] = nd.kids[c]
 			}
-			right := 1
-			if x[nd.feat] <= nd.thr {
-				right = 0
-			}
-			n = nd.kids[right]
+		}
+		for r := range cur {
+			sb[r] += nodes[cur[r]].thr
 		}
 	}
-	return s
 }
 
 // treeConfig holds LambdaMART's settings (see HybridConfig).

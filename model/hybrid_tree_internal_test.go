@@ -63,14 +63,10 @@ func BenchmarkHybridRanker_Score(b *testing.B) {
 	r := randomRanker(rng, nf, 150, 3)
 	r.flatten()
 	x := randomRows(rng, rows, nf)
-	z := make([]float32, nf)
-	var sink float32
+	z, dst := make([]float32, rows*nf), make([]float32, rows)
 	for b.Loop() {
-		for k := range rows {
-			sink += r.score(x[k*nf:(k+1)*nf], z)
-		}
+		r.scoreRows(x, nf, dst, z)
 	}
-	_ = sink
 }
 
 // The serving layout scores every row as the learned trees do, to the bit, whatever the
@@ -82,7 +78,8 @@ func TestHybridRanker_FlatTreesScoreTheSame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	for trial := range 40 {
 		r := randomRanker(rng, nf, 1+rng.IntN(60), 1+rng.IntN(5))
-		x := randomRows(rng, 200, nf)
+		rows := 1 + rng.IntN(200) // blocks of forestBlock and a partial one
+		x := randomRows(rng, rows, nf)
 		// Put some values exactly on thresholds, where <= decides.
 		for k := 0; k < len(x); k += 11 {
 			tr := r.trees[rng.IntN(len(r.trees))]
@@ -91,19 +88,27 @@ func TestHybridRanker_FlatTreesScoreTheSame(t *testing.T) {
 			}
 		}
 		z := make([]float32, nf)
-		want := make([]float32, 0, 200)
-		for k := range 200 {
+		want := make([]float32, 0, rows)
+		for k := range rows {
 			want = append(want, r.score(x[k*nf:(k+1)*nf], z)) // not flattened: the trees
 		}
 		r.flatten()
 		if len(r.roots) != len(r.trees) {
 			t.Fatalf("trial %d: %d roots for %d trees", trial, len(r.roots), len(r.trees))
 		}
-		for k := range 200 {
-			got := r.score(x[k*nf:(k+1)*nf], z)
+		same := func(how string, k int, got float32) {
+			t.Helper()
 			if math.Float32bits(got) != math.Float32bits(want[k]) && !(got != got && want[k] != want[k]) {
-				t.Fatalf("trial %d row %d: flat %g, trees %g", trial, k, got, want[k])
+				t.Fatalf("trial %d row %d of %d, %s: flat %g, trees %g", trial, k, rows, how, got, want[k])
 			}
+		}
+		for k := range rows {
+			same("one row", k, r.score(x[k*nf:(k+1)*nf], z))
+		}
+		all, zs := make([]float32, rows), make([]float32, rows*nf)
+		r.scoreRows(x, nf, all, zs)
+		for k := range rows {
+			same("all rows", k, all[k])
 		}
 	}
 }
