@@ -143,10 +143,13 @@ type UserService interface {
 	UpsertUsers(ctx context.Context, users []*User) error
 	// FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
 	FindUserByID(ctx context.Context, id string) (*User, error)
-	// FindConsent returns the user's consent alone, cheaply enough for every request (it
-	// may be cached; a change made through the same service is seen at once); ENOTFOUND if
-	// there is no such user.
-	FindConsent(ctx context.Context, id string) (Consent, error)
+	// Personalizes reports whether the user allows personalisation: the stored consent, or
+	// DefaultConsent().Personalization for a user not stored. It is read on every ranking
+	// request, so it is answered from memory: a change made through the same service is
+	// seen by the next call; one made by another process on the same database (another
+	// server, the CLI) within about a second. An error means the answer could not be
+	// brought up to date.
+	Personalizes(ctx context.Context, id string) (bool, error)
 	// FindUsers lists users ordered by id.
 	FindUsers(ctx context.Context, page Page) ([]*User, error)
 	// FindRefusals returns the ids of the users whose consent to purpose is false, in id

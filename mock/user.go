@@ -18,7 +18,7 @@ type UserService struct {
 	FindUserByIDFn  func(ctx context.Context, id string) (*qianmian.User, error)
 	FindUsersFn     func(ctx context.Context, page qianmian.Page) ([]*qianmian.User, error)
 	FindRefusalsFn  func(ctx context.Context, purpose qianmian.ConsentPurpose) ([]string, error)
-	FindConsentFn   func(ctx context.Context, id string) (qianmian.Consent, error)
+	PersonalizesFn  func(ctx context.Context, id string) (bool, error)
 	UpdateConsentFn func(ctx context.Context, id string, upd qianmian.ConsentUpdate) (*qianmian.User, error)
 }
 
@@ -32,9 +32,9 @@ func (s *UserService) FindUserByID(ctx context.Context, id string) (*qianmian.Us
 	return s.FindUserByIDFn(ctx, id)
 }
 
-// FindConsent calls FindConsentFn.
-func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
-	return s.FindConsentFn(ctx, id)
+// Personalizes calls PersonalizesFn.
+func (s *UserService) Personalizes(ctx context.Context, id string) (bool, error) {
+	return s.PersonalizesFn(ctx, id)
 }
 
 // FindUsers calls FindUsersFn.

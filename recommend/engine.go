@@ -21,7 +21,7 @@ type Engine struct {
 	Items       qianmian.ItemService
 	Stores      qianmian.StoreService
 	Assortments qianmian.AssortmentService
-	Users       qianmian.UserService // consent, read on every personalised request
+	Users       qianmian.UserService // Personalizes, asked on every personalised request
 	Events      qianmian.EventService
 	Models      qianmian.ModelStore
 	Bus         qianmian.EventBus
@@ -317,17 +317,14 @@ func (e *Engine) applyEvent(ctx context.Context, snap *snapshot, ev *qianmian.Ev
 // consents reports whether a user allows personalisation. An unknown user has the
 // default consent; when consent cannot be read the answer is no.
 func (e *Engine) consents(ctx context.Context, userID string) bool {
-	c, err := e.Users.FindConsent(ctx, userID)
-	switch {
-	case qianmian.ErrorCode(err) == qianmian.ENOTFOUND:
-		return qianmian.DefaultConsent().Personalization
-	case err != nil:
+	ok, err := e.Users.Personalizes(ctx, userID)
+	if err != nil {
 		if ctx.Err() == nil {
 			e.Logger.Warn("read consent failed: treating as not personalised", "user", userID, "err", err)
 		}
 		return false
 	}
-	return c.Personalization
+	return ok
 }
 
 // rebuild reads a user's recent events and purchases from the log into a fresh state.

@@ -172,12 +172,14 @@ func (db *fakeDB) FindUserByID(ctx context.Context, id string) (*qianmian.User, 
 	return nil, notFound("user", id)
 }
 
-func (db *fakeDB) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
+func (db *fakeDB) Personalizes(ctx context.Context, id string) (bool, error) {
 	u, err := db.FindUserByID(ctx, id)
-	if err != nil {
-		return qianmian.Consent{}, err
+	if qianmian.ErrorCode(err) == qianmian.ENOTFOUND {
+		return qianmian.DefaultConsent().Personalization, nil
+	} else if err != nil {
+		return false, err
 	}
-	return u.Consent, nil
+	return u.Consent.Personalization, nil
 }
 
 func (db *fakeDB) FindUsers(ctx context.Context, p qianmian.Page) ([]*qianmian.User, error) {

@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// Read caches. The hot path of every ranking request asks who the API key belongs to and
-// whether the visitor allows personalisation; each would otherwise be a SQLite query (and,
-// for a user, decrypting personal fields). Writes through this DB drop the entry they
-// change, so a revoked key or a withdrawn consent takes effect on the next request served
-// by this process; the TTL bounds how long a change made by another process (another
-// node, or a CLI writing to the same file) may go unseen.
+// Read caches. Every request asks who its API key belongs to, which would otherwise be a
+// SQLite query. Writes through this DB drop the entry they change, so a revoked key takes
+// effect on the next request served by this process; the TTL bounds how long a change made
+// by another process (another node, or a CLI writing to the same file) may go unseen.
+// Whether a visitor allows personalisation is not cached here: the DB keeps the whole set
+// of refusals in memory (consent.go), since a cache of a million visitors' answers would
+// miss nearly always.
 const (
 	// readCacheTTL is how long an entry is trusted without asking the database again.
 	readCacheTTL = 2 * time.Second

@@ -53,8 +53,8 @@ type DB struct {
 	reads        *readStmts             // read's prepared statements; see stmt.go
 	eventInserts [insertSizes]*sql.Stmt // on write; see insertEventsSQL
 	events       *eventWriter           // queues CreateEvents batches for write
-	consents     *readCache[consentRow] // user id → consent; see cache.go
-	keys         *readCache[keyRow]     // API key id → its row
+	consent      *consentIndex          // who refuses personalisation; see consent.go
+	keys         *readCache[keyRow]     // API key id → its row; see cache.go
 }
 
 // NewDB returns a DB for the file at path with safe defaults.
@@ -67,8 +67,8 @@ func NewDB(path string) *DB {
 	}
 }
 
-// Open creates the database file if needed, applies pending migrations and opens the
-// connection pools.
+// Open creates the database file if needed, applies pending migrations, opens the
+// connection pools and reads who refuses personalisation (consent.go).
 func (db *DB) Open() error {
 	if db.Path == "" {
 		return errors.New("sqlite: path required")
@@ -127,7 +127,6 @@ func (db *DB) Open() error {
 	w.SetConnMaxIdleTime(0)
 	db.write = w
 	db.events = newEventWriter()
-	db.consents = newReadCache[consentRow](time.Now)
 	db.keys = newReadCache[keyRow](time.Now)
 	if err := db.migrate(context.Background()); err != nil {
 		_ = db.Close()
@@ -163,6 +162,11 @@ func (db *DB) Open() error {
 	if err := r.Ping(); err != nil {
 		_ = db.Close()
 		return fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	db.consent = newConsentIndex(db)
+	if err := db.consent.load(context.Background()); err != nil {
+		_ = db.Close()
+		return fmt.Errorf("sqlite: load consent: %w", err)
 	}
 	return nil
 }

@@ -103,11 +103,7 @@ func (s *UserService) UpsertUsers(ctx context.Context, users []*qianmian.User) e
 		}
 		return nil
 	})
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	s.db.consents.drop(ids...)
+	s.db.consent.changed(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert users: %w", err)
 	}
@@ -152,33 +148,16 @@ func (s *UserService) scanUser(sc scanner) (*qianmian.User, error) {
 	return &u, nil
 }
 
-// consentRow is a cached consent; found is false for a user not stored.
-type consentRow struct {
-	c     qianmian.Consent
-	found bool
-}
-
-// FindConsent returns the user's consent without reading personal fields, from a cache that
-// this DB's writes keep exact (cache.go); ENOTFOUND if there is no such user.
-func (s *UserService) FindConsent(ctx context.Context, id string) (qianmian.Consent, error) {
-	row, gen, ok := s.db.consents.get(id)
-	if !ok {
-		err := s.db.reads.QueryRowContext(ctx, `SELECT consent_personalization, consent_marketing,
-			consent_analytics, consent_store_alerts FROM users WHERE id = ?`, id).Scan(
-			&row.c.Personalization, &row.c.Marketing, &row.c.Analytics, &row.c.StoreAlerts)
-		switch {
-		case err == nil:
-			row.found = true
-		case errors.Is(err, sql.ErrNoRows):
-		default:
-			return qianmian.Consent{}, fmt.Errorf("find consent of user %s: %w", id, err)
-		}
-		s.db.consents.put(id, row, gen)
+// Personalizes reports whether the user allows personalisation, from the set of users
+// refusing it that the DB keeps in memory (consent.go): true for a user not stored. A change
+// made through this DB is seen by the next call; one made by another process on the same
+// file within about a second (consentCatchUpInterval).
+func (s *UserService) Personalizes(ctx context.Context, id string) (bool, error) {
+	ok, err := s.db.consent.personalizes(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("personalization consent of user %s: %w", id, err)
 	}
-	if !row.found {
-		return qianmian.Consent{}, qianmian.Errorf(qianmian.ENOTFOUND, "user %q not found", id)
-	}
-	return row.c, nil
+	return ok, nil
 }
 
 // FindUserByID returns the user with personal fields decrypted; ENOTFOUND if none.
@@ -254,7 +233,7 @@ func (s *UserService) UpdateConsent(ctx context.Context, id string, upd qianmian
 			u.UpdatedAt.UnixMilli(), id)
 		return formatError(err)
 	})
-	s.db.consents.drop(id)
+	s.db.consent.changed(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("update consent of user %s: %w", id, err)
 	}

@@ -18,6 +18,7 @@ func userTests() []contractTest {
 		{"Users/Paging", testUsersPaging},
 		{"Users/UpdateConsent", testUsersUpdateConsent},
 		{"Users/FindRefusals", testUsersFindRefusals},
+		{"Users/Personalizes", testUsersPersonalizes},
 		{"Identities/LinkResolveFind", testIdentitiesLink},
 		{"Identities/FirstLinkWins", testIdentitiesFirstLinkWins},
 	}
@@ -204,6 +205,61 @@ func testUsersFindRefusals(t *testing.T, s Stores) {
 			t.Fatalf("FindRefusals(%q): message %q does not name the purpose", p, msg)
 		}
 	}
+}
+
+// wantPersonalizes fails t unless Personalizes gives each id's answer in want.
+func wantPersonalizes(t *testing.T, s Stores, when string, want map[string]bool) {
+	t.Helper()
+	for id, w := range want {
+		got, err := s.Users.Personalizes(t.Context(), id)
+		must(t, err)
+		if got != w {
+			t.Fatalf("%s: Personalizes(%s) = %v, want %v", when, id, got, w)
+		}
+	}
+}
+
+// testUsersPersonalizes checks the stored consent, the default for an unknown user, and
+// that a change made through the same service is seen by the next call, with no time
+// passing (the clock is pinned).
+func testUsersPersonalizes(t *testing.T, s Stores) {
+	ctx := t.Context()
+	wantPersonalizes(t, s, "no users", map[string]bool{"u-1": true, "nobody": true})
+
+	yes, no := true, false
+	refusing := testUser("u-2")
+	refusing.Consent.Personalization = false
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{testUser("u-1"), refusing}))
+	wantPersonalizes(t, s, "after upsert", map[string]bool{"u-1": true, "u-2": false, "nobody": true})
+
+	_, err := s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Personalization: &no})
+	must(t, err)
+	_, err = s.Users.UpdateConsent(ctx, "u-2", qianmian.ConsentUpdate{Personalization: &yes})
+	must(t, err)
+	wantPersonalizes(t, s, "after UpdateConsent flipped both", map[string]bool{"u-1": false, "u-2": true})
+
+	// Other purposes leave personalisation as it is; flipping back is seen too.
+	_, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Marketing: &no, Analytics: &yes})
+	must(t, err)
+	wantPersonalizes(t, s, "after UpdateConsent of other purposes", map[string]bool{"u-1": false})
+	_, err = s.Users.UpdateConsent(ctx, "u-1", qianmian.ConsentUpdate{Personalization: &yes})
+	must(t, err)
+	wantPersonalizes(t, s, "after UpdateConsent flipped u-1 back", map[string]bool{"u-1": true})
+
+	// An upsert replaces consent as a whole: u-2 refuses again, u-3 is new and refuses.
+	again := testUser("u-2")
+	again.Consent = qianmian.Consent{}
+	newcomer := &qianmian.User{ID: "u-3", Consent: qianmian.Consent{Marketing: true}}
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{again, newcomer}))
+	wantPersonalizes(t, s, "after UpsertUsers replaced consent", map[string]bool{
+		"u-1": true, "u-2": false, "u-3": false, "nobody": true})
+	must(t, s.Users.UpsertUsers(ctx, []*qianmian.User{{ID: "u-3", Consent: qianmian.DefaultConsent()}}))
+	wantPersonalizes(t, s, "after UpsertUsers gave u-3 the default", map[string]bool{"u-2": false, "u-3": true})
+
+	// A failed write changes nothing.
+	err = s.Users.UpsertUsers(ctx, []*qianmian.User{{ID: "u-1"}, {ID: "u-4", Gender: "robot"}})
+	wantField(t, "UpsertUsers with gender robot", err, "gender")
+	wantPersonalizes(t, s, "after a rejected upsert", map[string]bool{"u-1": true, "u-4": true})
 }
 
 func testIdentitiesLink(t *testing.T, s Stores) {
