@@ -820,6 +820,11 @@ type EventFilter struct {
 	Until    time.Time // occurred_at < Until
 	AfterSeq int64     // Seq > AfterSeq
 	Limit    int       // 0 means no limit
+	// Brief asks only for what rankings learn from: Seq, Type, UserID, ItemID, Rating and
+	// OccurredAt are set, the other fields may be left zero. A store may then answer from
+	// an index alone: the SQLite store does for a user's own events, which is what makes
+	// rebuilding a returning visitor's live state cheap.
+	Brief bool
 }
 
 // EventService is the append-only event log, the source of truth of everything derived.

@@ -327,14 +327,15 @@ func (e *Engine) consents(ctx context.Context, userID string) bool {
 	return ok
 }
 
-// rebuild reads a user's recent events and purchases from the log into a fresh state.
+// rebuild reads a user's recent events and purchases from the log into a fresh state. It
+// reads them brief (EventFilter.Brief): what a state holds is in the user index.
 func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*subject, error) {
 	now := e.Now()
 	var recent []*qianmian.Event
 	// FindEvents lists oldest first, so a window that hits the limit misses the newest
 	// events: narrow the window until it does not.
 	for _, window := range []time.Duration{e.cfg.RebuildWindow, 3 * 24 * time.Hour, 6 * time.Hour} {
-		evs, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Since: now.Add(-window), Limit: e.cfg.RebuildLimit})
+		evs, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Since: now.Add(-window), Limit: e.cfg.RebuildLimit, Brief: true})
 		if err != nil {
 			return nil, err
 		}
@@ -344,7 +345,7 @@ func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*s
 		}
 	}
 	bought, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID,
-		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: e.cfg.RebuildLimit})
+		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: e.cfg.RebuildLimit, Brief: true})
 	if err != nil {
 		return nil, err
 	}

@@ -308,6 +308,28 @@ func acceptedCopies(events []*qianmian.Event, seqs []int64, n int) []*qianmian.E
 const eventColumns = `seq, id, type, user_id, identity_key, item_id, store_id, channel, query,
 	quantity, amount, rating, text, location_type, lat, lon, device, rec_id, occurred_at`
 
+// briefEventColumns are the columns of an EventFilter.Brief listing, all of them in
+// events_user_activity.
+const briefEventColumns = `seq, type, user_id, item_id, rating, occurred_at`
+
+// eventScanner returns the scan of filter's rows.
+func eventScanner(f qianmian.EventFilter) func(scanner) (*qianmian.Event, error) {
+	if f.Brief {
+		return scanBriefEvent
+	}
+	return scanEvent
+}
+
+func scanBriefEvent(sc scanner) (*qianmian.Event, error) {
+	var e qianmian.Event
+	var occurred int64
+	if err := sc.Scan(&e.Seq, &e.Type, &e.UserID, &e.ItemID, &e.Rating, &occurred); err != nil {
+		return nil, err
+	}
+	e.OccurredAt = fromMillis(occurred)
+	return &e, nil
+}
+
 func scanEvent(sc scanner) (*qianmian.Event, error) {
 	var e qianmian.Event
 	var key string
@@ -333,33 +355,32 @@ func scanEvent(sc scanner) (*qianmian.Event, error) {
 }
 
 // eventQuery renders the query of filter. The log has one way in besides its seq order: the
-// user indexes (events_user, events_identity; 0002_events_ingest_indexes dropped the store,
-// item and time indexes, which cost more than half of every insert). So a filter with a user
-// (or an identity) walks the user's (the identity's) events, and any other walks the log in seq order from AfterSeq on,
-// filtering as it goes: rows flow at once and memory stays constant. The other columns are
-// written with a unary + so the planner never prefers another path.
+// user indexes (events_user_activity, events_identity; 0002_events_ingest_indexes dropped the
+// store, item and time indexes, which cost more than half of every insert). So a filter with
+// a user (or an identity) walks the user's (the identity's) events, and any other walks the
+// log in seq order from AfterSeq on, filtering as it goes: rows flow at once and memory
+// stays constant. The other columns are written with a unary + so the planner never prefers
+// another path.
+//
+// A user's events are two walks, merged by seq: the user's own (events_user_activity) and
+// those that arrived anonymously under an identity linked to the user (events_identity).
+// They are written as a UNION ALL rather than one OR: an OR of two indexes is answered by
+// looking every row up in the log, where the first walk of a brief filter reads all it
+// needs from events_user_activity alone (0008_events_user_activity).
 func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	limit, err := limitClause(f.Limit)
 	if err != nil {
 		return "", nil, err
 	}
-	seq := "seq"
+	cols, seq := eventColumns, "seq"
+	if f.Brief {
+		cols = briefEventColumns
+	}
 	if f.UserID != "" || f.Identity != nil {
 		seq = "+seq"
 	}
 	var where []string
 	var args []any
-	if f.UserID != "" {
-		// The user's own events, and the events that arrived anonymously under an identity
-		// linked to the user, before or after the link (see the partial indexes).
-		where = append(where, `((user_id = ? AND user_id != '') OR (user_id = '' AND identity_key IN
-			(SELECT key FROM identities WHERE user_id = ?)))`)
-		args = append(args, f.UserID, f.UserID)
-	}
-	if f.Identity != nil {
-		// The identity's events stored without a user (the partial index events_identity).
-		where, args = append(where, `user_id = '' AND identity_key = ?`), append(args, f.Identity.Key())
-	}
 	if f.ItemID != "" {
 		where, args = append(where, "+item_id = ?"), append(args, f.ItemID)
 	}
@@ -381,11 +402,35 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	if f.AfterSeq > 0 {
 		where, args = append(where, seq+" > ?"), append(args, f.AfterSeq)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	// selectWhere renders one SELECT of cols with the terms of ways (its way in) and the
+	// common terms, and the arguments in that order.
+	selectWhere := func(ways []string, wayArgs []any) (string, []any) {
+		terms := append(ways, where...)
+		q := `SELECT ` + cols + ` FROM events`
+		if len(terms) > 0 {
+			q += ` WHERE ` + strings.Join(terms, " AND ")
+		}
+		return q, append(wayArgs, args...)
 	}
-	return q + ` ORDER BY seq` + limit, args, nil
+	var ident []string
+	var identArgs []any
+	if f.Identity != nil {
+		// The identity's events stored without a user (the partial index events_identity).
+		ident, identArgs = []string{`user_id = ''`, `identity_key = ?`}, []any{f.Identity.Key()}
+	}
+	if f.UserID == "" {
+		q, qa := selectWhere(ident, identArgs)
+		return q + ` ORDER BY seq` + limit, qa, nil
+	}
+	// The user's own events, and the events that arrived anonymously under an identity
+	// linked to the user, before or after the link (see the partial indexes). With an
+	// identity as well, both must hold: the own-events side is then empty.
+	own, ownArgs := selectWhere(append([]string{`user_id = ?`, `user_id != ''`}, ident...),
+		append([]any{f.UserID}, identArgs...))
+	linked, linkedArgs := selectWhere(append([]string{`user_id = ''`,
+		`identity_key IN (SELECT key FROM identities WHERE user_id = ?)`}, ident...),
+		append([]any{f.UserID}, identArgs...))
+	return own + ` UNION ALL ` + linked + ` ORDER BY seq` + limit, append(ownArgs, linkedArgs...), nil
 }
 
 // FindEvents lists matching events in Seq order; filter.Limit 0 means all.
@@ -394,7 +439,7 @@ func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilt
 	if err != nil {
 		return nil, err
 	}
-	list, err := queryList(ctx, s.db.reads, q, args, scanEvent)
+	list, err := queryList(ctx, s.db.reads, q, args, eventScanner(filter))
 	if err != nil {
 		return nil, fmt.Errorf("find events: %w", err)
 	}
@@ -419,7 +464,7 @@ func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilt
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e, err := scanEvent(rows)
+			e, err := eventScanner(filter)(rows)
 			if err != nil {
 				yield(nil, fmt.Errorf("scan events: %w", err))
 				return
@@ -453,7 +498,7 @@ const storeInteractionQuery = `SELECT
 		(SELECT key FROM identities WHERE user_id = ?) AND +store_id = ?)`
 
 // FindEventUsers lists the users named by an event or linked to an identity, in id order
-// after page.After. Both sides are index walks (events_user, identities_user) merged in
+// after page.After. Both sides are index walks (events_user_activity, identities_user) merged in
 // order, so a page costs the index entries of its users, never a read of the events.
 func (s *EventService) FindEventUsers(ctx context.Context, page qianmian.Page) ([]string, error) {
 	limit, err := limitClause(page.Limit)
