@@ -821,9 +821,8 @@ type EventFilter struct {
 	AfterSeq int64     // Seq > AfterSeq
 	Limit    int       // 0 means no limit
 	// Brief asks only for what rankings learn from: Seq, Type, UserID, ItemID, Rating and
-	// OccurredAt are set, the other fields may be left zero. A store may then answer from
-	// an index alone: the SQLite store does for a user's own events, which is what makes
-	// rebuilding a returning visitor's live state cheap.
+	// OccurredAt are set, the other fields may be left zero, so a store reads and decodes
+	// less (the engine's rebuild of a returning visitor's live state reads brief).
 	Brief bool
 }
 

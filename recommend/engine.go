@@ -328,24 +328,10 @@ func (e *Engine) consents(ctx context.Context, userID string) bool {
 }
 
 // rebuild reads a user's recent events and purchases from the log into a fresh state. It
-// reads them brief (EventFilter.Brief): what a state holds is in the user index.
+// reads them brief (EventFilter.Brief): a state holds no more than that.
 func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*subject, error) {
 	now := e.Now()
-	var recent []*qianmian.Event
-	// FindEvents lists oldest first, so a window that hits the limit misses the newest
-	// events: narrow the window until it does not.
-	for _, window := range []time.Duration{e.cfg.RebuildWindow, 3 * 24 * time.Hour, 6 * time.Hour} {
-		evs, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Since: now.Add(-window), Limit: e.cfg.RebuildLimit, Brief: true})
-		if err != nil {
-			return nil, err
-		}
-		recent = evs
-		if len(evs) < e.cfg.RebuildLimit {
-			break
-		}
-	}
-	bought, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID,
-		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: e.cfg.RebuildLimit, Brief: true})
+	recent, bought, err := e.userHistory(ctx, userID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +357,48 @@ func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*s
 		s.apply(liveEvent{at: ev.OccurredAt.Unix(), item: i, w: w, kind: kindOf(ev.Type)}, snap.catOf(i), &e.cfg)
 	}
 	return s, nil
+}
+
+// userHistory returns the user's events of the rebuild window (oldest first, at most
+// RebuildLimit, the window narrowed until the newest are in) and purchases and returns of
+// any time (at most RebuildLimit). Most users have fewer events than the limit in all: one
+// read of them all then gives both lists, exactly as the windowed and typed reads would.
+func (e *Engine) userHistory(ctx context.Context, userID string, now time.Time) (recent, bought []*qianmian.Event, err error) {
+	limit := e.cfg.RebuildLimit
+	all, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Limit: limit, Brief: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(all) < limit {
+		since := now.Add(-e.cfg.RebuildWindow).UnixMilli() // as the store compares Since
+		for _, ev := range all {
+			if ev.OccurredAt.UnixMilli() >= since {
+				recent = append(recent, ev)
+			}
+			if ev.Type == qianmian.EventPurchase || ev.Type == qianmian.EventReturn {
+				bought = append(bought, ev)
+			}
+		}
+		return recent, bought, nil
+	}
+	// FindEvents lists oldest first, so a window that hits the limit misses the newest
+	// events: narrow the window until it does not.
+	for _, window := range []time.Duration{e.cfg.RebuildWindow, 3 * 24 * time.Hour, 6 * time.Hour} {
+		evs, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Since: now.Add(-window), Limit: limit, Brief: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		recent = evs
+		if len(evs) < limit {
+			break
+		}
+	}
+	bought, err = e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID,
+		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: limit, Brief: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	return recent, bought, nil
 }
 
 // startRanking waits for a ranking slot (EngineConfig.MaxRanking), or for ctx to end; the

@@ -308,8 +308,7 @@ func acceptedCopies(events []*qianmian.Event, seqs []int64, n int) []*qianmian.E
 const eventColumns = `seq, id, type, user_id, identity_key, item_id, store_id, channel, query,
 	quantity, amount, rating, text, location_type, lat, lon, device, rec_id, occurred_at`
 
-// briefEventColumns are the columns of an EventFilter.Brief listing, all of them in
-// events_user_activity.
+// briefEventColumns are the columns of an EventFilter.Brief listing.
 const briefEventColumns = `seq, type, user_id, item_id, rating, occurred_at`
 
 // eventScanner returns the scan of filter's rows.
@@ -355,18 +354,18 @@ func scanEvent(sc scanner) (*qianmian.Event, error) {
 }
 
 // eventQuery renders the query of filter. The log has one way in besides its seq order: the
-// user indexes (events_user_activity, events_identity; 0002_events_ingest_indexes dropped the
+// user indexes (events_user, events_identity; 0002_events_ingest_indexes dropped the
 // store, item and time indexes, which cost more than half of every insert). So a filter with
 // a user (or an identity) walks the user's (the identity's) events, and any other walks the
 // log in seq order from AfterSeq on, filtering as it goes: rows flow at once and memory
 // stays constant. The other columns are written with a unary + so the planner never prefers
 // another path.
 //
-// A user's events are two walks, merged by seq: the user's own (events_user_activity) and
-// those that arrived anonymously under an identity linked to the user (events_identity).
-// They are written as a UNION ALL rather than one OR: an OR of two indexes is answered by
-// looking every row up in the log, where the first walk of a brief filter reads all it
-// needs from events_user_activity alone (0008_events_user_activity).
+// A user's events are two walks, merged by seq: the user's own (events_user) and those that
+// arrived anonymously under an identity linked to the user (events_identity). They are
+// written as a UNION ALL rather than one OR: the planner answers an OR of two indexes by
+// gathering the rowids of both and sorting the rows, where the first walk comes in seq order
+// already (an index ends with the rowid) and the two are merged.
 func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	limit, err := limitClause(f.Limit)
 	if err != nil {
@@ -498,7 +497,7 @@ const storeInteractionQuery = `SELECT
 		(SELECT key FROM identities WHERE user_id = ?) AND +store_id = ?)`
 
 // FindEventUsers lists the users named by an event or linked to an identity, in id order
-// after page.After. Both sides are index walks (events_user_activity, identities_user) merged in
+// after page.After. Both sides are index walks (events_user, identities_user) merged in
 // order, so a page costs the index entries of its users, never a read of the events.
 func (s *EventService) FindEventUsers(ctx context.Context, page qianmian.Page) ([]string, error) {
 	limit, err := limitClause(page.Limit)

@@ -79,7 +79,7 @@ func identityGraph(ctx context.Context, tx *sql.Tx, userID string) (*qianmian.Id
 
 // countIdentityEvents fills the event counts of the user's identities: the anonymous events
 // of each (found through events_identity) and the user's own events that carry it (through
-// events_user_activity; the unary + keeps the planner on the user's events).
+// events_user; the unary + keeps the planner on the user's events).
 func countIdentityEvents(ctx context.Context, tx *sql.Tx, userID string, ids []*qianmian.LinkedIdentity) error {
 	if len(ids) == 0 {
 		return nil
@@ -129,7 +129,7 @@ const (
 
 // unlinkEventsSQL gives the events of an identity (key, the second parameter) whose user
 // (the first) was resolved from its link back to the identity. It walks the user's events
-// (events_user_activity), never the log.
+// (events_user), never the log.
 const unlinkEventsSQL = `UPDATE events SET user_id = '', user_resolved = 0
 	WHERE user_id = ? AND user_id != '' AND +identity_key = ? AND +user_resolved = 1`
 

@@ -23,7 +23,7 @@ func openInternal(t *testing.T) *DB {
 
 // TestIdentityQueryPlans guards the indexes the identity queries walk: an identity's
 // anonymous events through events_identity, the unlink's and the graph's walk of the
-// user's events through events_user_activity; never the whole log.
+// user's events through events_user; never the whole log.
 func TestIdentityQueryPlans(t *testing.T) {
 	t.Parallel()
 	db := openInternal(t)

@@ -10,8 +10,9 @@ import (
 	"github.com/qianmian/qianmian/sqlite"
 )
 
-// BenchmarkEventService_FindEventsByUser reads one user's events, as the engine does for a
-// visitor new to the process (20,000 users, ~10 events each).
+// BenchmarkEventService_FindEventsByUser reads one user's events (20,000 users, ~10 events
+// each): whole, and brief (EventFilter.Brief), as the engine does for a visitor new to the
+// process, from the user index alone.
 func BenchmarkEventService_FindEventsByUser(b *testing.B) {
 	db := mustOpen(b, newDB(b, nil))
 	s := sqlite.NewEventService(db)
@@ -21,16 +22,20 @@ func BenchmarkEventService_FindEventsByUser(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		list, err := s.FindEvents(b.Context(), qianmian.EventFilter{UserID: "user-" + strconv.Itoa(rng.IntN(20_000))})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n += len(list)
+	for _, brief := range []bool{false, true} {
+		b.Run(map[bool]string{false: "whole", true: "brief"}[brief], func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				list, err := s.FindEvents(b.Context(), qianmian.EventFilter{UserID: "user-" + strconv.Itoa(rng.IntN(20_000)), Brief: brief})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(list)
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "events/op")
+		})
 	}
-	b.ReportMetric(float64(n)/float64(b.N), "events/op")
 }
 
 // BenchmarkUserService_Refusals learns who refused analytics among 20,000 users (one in
