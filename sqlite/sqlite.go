@@ -247,11 +247,18 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
+		// A migration that builds an index over a large log takes a while (0008 took a
+		// minute on 21 million events): say so before and after.
+		start := time.Now()
+		db.Logger.Info("sqlite: applying migration", "migration", base)
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, db.now())
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, db.now()); err != nil {
+			return err
+		}
+		db.Logger.Info("sqlite: migration applied", "migration", base, "seconds", time.Since(start).Seconds())
+		return nil
 	})
 }
 
