@@ -120,13 +120,6 @@ func (r *hybridRanker) bind(bases []string) error {
 	return nil
 }
 
-// score returns the ranker's score of one row of the bound layout; z has len(r.names).
-func (r *hybridRanker) score(x, z []float32) float32 {
-	var s [1]float32
-	r.scoreRows(x, len(x), s[:], z)
-	return s[0]
-}
-
 // scoreCands writes to dst[i] the score of each candidate i in s.cands below len(dst), its
 // features the rows of s.x (nf each).
 func (r *hybridRanker) scoreCands(s *candScratch, nf int, dst []float32) {

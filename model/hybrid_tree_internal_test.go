@@ -69,6 +69,13 @@ func BenchmarkHybridRanker_Score(b *testing.B) {
 	}
 }
 
+// scoreOne returns r's score of one row x of the bound layout; z has len(r.names).
+func scoreOne(r *hybridRanker, x, z []float32) float32 {
+	var s [1]float32
+	r.scoreRows(x, len(x), s[:], z)
+	return s[0]
+}
+
 // The serving layout scores every row as the learned trees do, to the bit, whatever the
 // trees' shapes and the rows' ±Inf or threshold values (a NaN feature makes the linear
 // part, and so the score, NaN either way).
@@ -90,7 +97,7 @@ func TestHybridRanker_FlatTreesScoreTheSame(t *testing.T) {
 		z := make([]float32, nf)
 		want := make([]float32, 0, rows)
 		for k := range rows {
-			want = append(want, r.score(x[k*nf:(k+1)*nf], z)) // not flattened: the trees
+			want = append(want, scoreOne(r, x[k*nf:(k+1)*nf], z)) // not flattened: the trees
 		}
 		r.flatten()
 		if len(r.roots) != len(r.trees) {
@@ -103,7 +110,7 @@ func TestHybridRanker_FlatTreesScoreTheSame(t *testing.T) {
 			}
 		}
 		for k := range rows {
-			same("one row", k, r.score(x[k*nf:(k+1)*nf], z))
+			same("one row", k, scoreOne(r, x[k*nf:(k+1)*nf], z))
 		}
 		all, zs := make([]float32, rows), make([]float32, rows*nf)
 		r.scoreRows(x, nf, all, zs)
