@@ -422,13 +422,15 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 		return q + ` ORDER BY seq` + limit, qa, nil
 	}
 	// The user's own events, and the events that arrived anonymously under an identity
-	// linked to the user, before or after the link (see the partial indexes). With an
-	// identity as well, both must hold: the own-events side is then empty.
-	own, ownArgs := selectWhere(append([]string{`user_id = ?`, `user_id != ''`}, ident...),
-		append([]any{f.UserID}, identArgs...))
+	// linked to the user, before or after the link (see the partial indexes). An identity's
+	// events have no user, so with an identity as well only the second kind can match.
 	linked, linkedArgs := selectWhere(append([]string{`user_id = ''`,
 		`identity_key IN (SELECT key FROM identities WHERE user_id = ?)`}, ident...),
 		append([]any{f.UserID}, identArgs...))
+	if f.Identity != nil {
+		return linked + ` ORDER BY seq` + limit, linkedArgs, nil
+	}
+	own, ownArgs := selectWhere([]string{`user_id = ?`, `user_id != ''`}, []any{f.UserID})
 	return own + ` UNION ALL ` + linked + ` ORDER BY seq` + limit, append(ownArgs, linkedArgs...), nil
 }
 
@@ -462,8 +464,9 @@ func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilt
 			return
 		}
 		defer rows.Close()
+		scan := eventScanner(filter)
 		for rows.Next() {
-			e, err := eventScanner(filter)(rows)
+			e, err := scan(rows)
 			if err != nil {
 				yield(nil, fmt.Errorf("scan events: %w", err))
 				return
