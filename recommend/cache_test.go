@@ -2,6 +2,7 @@ package recommend_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -37,6 +38,10 @@ func TestEngine_ResponseCache(t *testing.T) {
 	again := step("same request", delta{1, 0}, req)
 	if !slices.Equal(ids(first), ids(again)) || again.RecID == first.RecID || !again.Personalized {
 		t.Fatalf("cached: %v (rec %s, personalized %v), first %v (rec %s)", ids(again), again.RecID, again.Personalized, ids(first), first.RecID)
+	}
+	// Scores, reasons and sources too: the cache keeps rankings packed.
+	if !reflect.DeepEqual(again.Items, first.Items) {
+		t.Fatalf("cached items differ:\n got %+v\nwant %+v", again.Items, first.Items)
 	}
 	step("another N", delta{0, 1}, qianmian.RecommendRequest{StoreID: "s1", UserID: "fresh", N: 5})
 	step("another store", delta{0, 1}, qianmian.RecommendRequest{StoreID: "s3", UserID: "fresh", N: 10})

@@ -3,7 +3,6 @@ package recommend
 import (
 	"context"
 	"math"
-	"slices"
 
 	"github.com/qianmian/qianmian"
 	"github.com/qianmian/qianmian/model"
@@ -167,7 +166,7 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 		if hit := e.cache.get(&key, snap, sc.view.ver, at.UnixNano()); hit != nil {
 			return &qianmian.Recommendation{
 				RecID:        newRecID(),
-				Items:        slices.Clone(hit.items),
+				Items:        hit.items.unpack(),
 				Personalized: hit.personal,
 				ModelVersion: snap.version,
 			}, nil
@@ -192,7 +191,7 @@ func (e *Engine) Recommend(ctx context.Context, req qianmian.RecommendRequest) (
 	items := q.rank()
 	if cacheable && ctx.Err() == nil { // a ranking cut short by the deadline is not kept
 		e.cache.put(&key, &cacheEntry{snap: snap, ver: sc.view.ver, at: at.UnixNano(),
-			items: slices.Clone(items), personal: q.personal})
+			items: packItems(items), personal: q.personal})
 	}
 	return &qianmian.Recommendation{
 		RecID:        newRecID(),
