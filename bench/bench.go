@@ -204,6 +204,20 @@ type Result struct {
 	HealthzConcurrency int     `json:"healthz_concurrency"`
 	HealthzS           float64 `json:"healthz_s"`
 
+	// Hiccups: stalls of the generator itself, measured during the main phase as jHiccup
+	// does. A goroutine of the bench process sleeps 1 ms in a loop (HiccupSleeps times) and
+	// records how much later than 1 ms each sleep ended: HiccupP50Ms … HiccupMaxMs are
+	// percentiles of that oversleep (the p50 is the timer slack of the platform) and
+	// HiccupOver5ms counts oversleeps above 5 ms. Whatever stalls the meter (the OS or the
+	// hypervisor not running the process, GC pauses, every CPU busy) delays the workers'
+	// timestamps alike: latency up to the hiccups of the same percentile may be the
+	// machine's, not the server's.
+	HiccupP50Ms   float64 `json:"hiccup_p50_ms"`
+	HiccupP99Ms   float64 `json:"hiccup_p99_ms"`
+	HiccupMaxMs   float64 `json:"hiccup_max_ms"`
+	HiccupOver5ms int64   `json:"hiccup_over_5ms"`
+	HiccupSleeps  int64   `json:"hiccup_sleeps"`
+
 	// The server's response cache during the run (every client's requests, not only
 	// this run's), when it exposes its counters on /metrics.
 	CacheHits    *int64   `json:"cache_hits,omitempty"`
@@ -294,7 +308,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	log.Info("starting", "scenario", cfg.Scenario, "mode", mode, "concurrency", workers, "rate", cfg.Rate,
 		"duration", cfg.Duration.String(), "requests_cap", cfg.Requests)
-	spec := phaseSpec{name: cfg.Scenario, workers: workers, rate: cfg.Rate, duration: cfg.Duration, cap: cfg.Requests, notes: env.notes}
+	spec := phaseSpec{name: cfg.Scenario, workers: workers, rate: cfg.Rate, duration: cfg.Duration, cap: cfg.Requests,
+		hiccups: true, notes: env.notes}
 	if cfg.Scenario == Mixed {
 		spec.ops = []string{Recommend, Ingest}
 	}
@@ -311,6 +326,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		HealthzS: round3(hz.elapsed.Seconds()),
 		Users:    len(subj.Users), Stores: len(subj.Stores), Items: len(subj.Items),
 	}
+	hic := &main.hiccups.h
+	res.HiccupP50Ms, res.HiccupP99Ms, res.HiccupMaxMs = ms(hic.Percentile(50)), ms(hic.Percentile(99)), ms(hic.Max())
+	res.HiccupOver5ms, res.HiccupSleeps = main.hiccups.stalls, int64(hic.Count())
 	if res.ErrorsByStatus == nil {
 		res.ErrorsByStatus = map[string]int64{}
 	}
@@ -544,14 +562,16 @@ type phaseSpec struct {
 	cap      int64    // requests (0: none)
 	ops      []string // names of the kinds of request, for per-kind figures
 	quiet    bool     // no progress lines
+	hiccups  bool     // run a hiccup meter while the workers run
 	notes    *notes
 }
 
 type phaseResult struct {
 	rec       recorder
 	elapsed   time.Duration
-	scheduled int64 // open loop
-	sent      int64 // open loop
+	scheduled int64        // open loop
+	sent      int64        // open loop
+	hiccups   *hiccupMeter // stopped; nil unless spec.hiccups
 }
 
 func (p *phaseResult) perS() float64 {
@@ -600,6 +620,10 @@ func runPhase(ctx context.Context, cfg *Config, spec phaseSpec, newOp func(ctx c
 		}
 	}
 
+	var hiccups *hiccupMeter
+	if spec.hiccups {
+		hiccups = startHiccupMeter()
+	}
 	start := time.Now()
 	deadline := start.Add(spec.duration)
 	stopAt := deadline.Add(grace(spec.duration))
@@ -654,8 +678,11 @@ func runPhase(ctx context.Context, cfg *Config, spec phaseSpec, newOp func(ctx c
 	}
 	<-done
 	end := time.Now()
+	if hiccups != nil {
+		hiccups.stop()
+	}
 
-	res := &phaseResult{scheduled: scheduled, sent: sent.Load(), elapsed: end.Sub(start)}
+	res := &phaseResult{scheduled: scheduled, sent: sent.Load(), elapsed: end.Sub(start), hiccups: hiccups}
 	res.rec.lag, res.rec.fresh = &Histogram{}, &Histogram{}
 	if len(spec.ops) > 0 {
 		res.rec.ops = make([]Histogram, len(spec.ops))

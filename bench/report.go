@@ -30,6 +30,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("reflections", "%d measured, %d timed out, %d visitors skipped (not personalised)", *r.Reflections, *r.ReflectionTimeouts, *r.Skipped)
 		row("http ms", "p50 %.3f  p99 %.3f  max %.3f", *r.HTTPP50Ms, *r.HTTPP99Ms, *r.HTTPMaxMs)
 	}
+	row("hiccups ms", "p50 %.3f  p99 %.3f  max %.3f; %d of %d sleeps over 5 ms (how late 1 ms sleeps in the generator woke: stalls any latency above may include)",
+		r.HiccupP50Ms, r.HiccupP99Ms, r.HiccupMaxMs, r.HiccupOver5ms, r.HiccupSleeps)
 	if r.CacheHits != nil {
 		rate := "-"
 		if r.CacheHitRate != nil {

@@ -58,7 +58,10 @@ counted as errors with status "timeout"; requests that got no answer as "transpo
 
 --json prints one JSON object: scenario, mode, concurrency, rate, duration_s, requests,
 requests_per_s, p50_ms, p95_ms, p99_ms, max_ms, mean_ms, errors, errors_by_status,
-healthz_per_s, and events_per_s (ingest, mixed), reflections (freshness), by_op (mixed).
+healthz_per_s, hiccup_p50_ms, hiccup_p99_ms, hiccup_max_ms, hiccup_over_5ms and
+hiccup_sleeps (how late a 1 ms sleep in the generator woke during the run: stalls of the
+machine that any latency may include), and events_per_s (ingest, mixed), reflections
+(freshness), by_op (mixed).
 
 Flags:
 `
