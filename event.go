@@ -820,6 +820,10 @@ type EventFilter struct {
 	Until    time.Time // occurred_at < Until
 	AfterSeq int64     // Seq > AfterSeq
 	Limit    int       // 0 means no limit
+	// Newest, with Limit, keeps the newest Limit matching events (by Seq) instead of the
+	// oldest; FindEvents still lists them in Seq order. ScanEvents refuses it: it streams
+	// from the oldest.
+	Newest bool
 	// Brief asks only for what rankings learn from: Seq, Type, UserID, ItemID, Rating and
 	// OccurredAt are set, the other fields may be left zero, so a store reads and decodes
 	// less (the engine's rebuild of a returning visitor's live state reads brief).

@@ -359,42 +359,32 @@ func (e *Engine) rebuild(ctx context.Context, snap *snapshot, userID string) (*s
 	return s, nil
 }
 
-// userHistory returns the user's events of the rebuild window (oldest first, at most
-// RebuildLimit, the window narrowed until the newest are in) and purchases and returns of
-// any time (at most RebuildLimit). Most users have fewer events than the limit in all: one
-// read of them all then gives both lists, exactly as the windowed and typed reads would.
+// userHistory returns the user's newest events (at most RebuildLimit) that fall in the
+// rebuild window, and their newest purchases and returns of any time (at most RebuildLimit),
+// both in Seq order. Most users have fewer events than the limit in all: the one read of
+// their newest events is then all of them and gives both lists. A user past the limit needs
+// a second read, of purchases and returns alone, which the newest events may not reach back
+// to.
 func (e *Engine) userHistory(ctx context.Context, userID string, now time.Time) (recent, bought []*qianmian.Event, err error) {
 	limit := e.cfg.RebuildLimit
-	all, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Limit: limit, Brief: true})
+	all, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Limit: limit, Newest: true, Brief: true})
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(all) < limit {
-		since := now.Add(-e.cfg.RebuildWindow).UnixMilli() // as the store compares Since
-		for _, ev := range all {
-			if ev.OccurredAt.UnixMilli() >= since {
-				recent = append(recent, ev)
-			}
-			if ev.Type == qianmian.EventPurchase || ev.Type == qianmian.EventReturn {
-				bought = append(bought, ev)
-			}
+	since := now.Add(-e.cfg.RebuildWindow).UnixMilli() // as the store compares Since
+	for _, ev := range all {
+		if ev.OccurredAt.UnixMilli() >= since {
+			recent = append(recent, ev)
 		}
+		if len(all) < limit && (ev.Type == qianmian.EventPurchase || ev.Type == qianmian.EventReturn) {
+			bought = append(bought, ev)
+		}
+	}
+	if len(all) < limit {
 		return recent, bought, nil
 	}
-	// FindEvents lists oldest first, so a window that hits the limit misses the newest
-	// events: narrow the window until it does not.
-	for _, window := range []time.Duration{e.cfg.RebuildWindow, 3 * 24 * time.Hour, 6 * time.Hour} {
-		evs, err := e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID, Since: now.Add(-window), Limit: limit, Brief: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		recent = evs
-		if len(evs) < limit {
-			break
-		}
-	}
 	bought, err = e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID,
-		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: limit, Brief: true})
+		Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventReturn}, Limit: limit, Newest: true, Brief: true})
 	if err != nil {
 		return nil, nil, err
 	}

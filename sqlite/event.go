@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/qianmian/qianmian"
@@ -371,6 +372,10 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	order := ` ORDER BY seq`
+	if f.Newest {
+		order = ` ORDER BY seq DESC`
+	}
 	cols, seq := eventColumns, "seq"
 	if f.Brief {
 		cols = briefEventColumns
@@ -419,7 +424,7 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 	}
 	if f.UserID == "" {
 		q, qa := selectWhere(ident, identArgs)
-		return q + ` ORDER BY seq` + limit, qa, nil
+		return q + order + limit, qa, nil
 	}
 	// The user's own events, and the events that arrived anonymously under an identity
 	// linked to the user, before or after the link (see the partial indexes). An identity's
@@ -428,10 +433,10 @@ func eventQuery(f qianmian.EventFilter) (string, []any, error) {
 		`identity_key IN (SELECT key FROM identities WHERE user_id = ?)`}, ident...),
 		append([]any{f.UserID}, identArgs...))
 	if f.Identity != nil {
-		return linked + ` ORDER BY seq` + limit, linkedArgs, nil
+		return linked + order + limit, linkedArgs, nil
 	}
 	own, ownArgs := selectWhere([]string{`user_id = ?`, `user_id != ''`}, []any{f.UserID})
-	return own + ` UNION ALL ` + linked + ` ORDER BY seq` + limit, append(ownArgs, linkedArgs...), nil
+	return own + ` UNION ALL ` + linked + order + limit, append(ownArgs, linkedArgs...), nil
 }
 
 // FindEvents lists matching events in Seq order; filter.Limit 0 means all.
@@ -444,6 +449,9 @@ func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilt
 	if err != nil {
 		return nil, fmt.Errorf("find events: %w", err)
 	}
+	if filter.Newest {
+		slices.Reverse(list) // read newest first, listed in Seq order
+	}
 	return list, nil
 }
 
@@ -453,6 +461,10 @@ func (s *EventService) FindEvents(ctx context.Context, filter qianmian.EventFilt
 // memory stays flat however wide the window.
 func (s *EventService) ScanEvents(ctx context.Context, filter qianmian.EventFilter) iter.Seq2[*qianmian.Event, error] {
 	return func(yield func(*qianmian.Event, error) bool) {
+		if filter.Newest {
+			yield(nil, qianmian.Invalid("newest", "applies to listing events, not to scanning them"))
+			return
+		}
 		q, args, err := eventQuery(filter)
 		if err != nil {
 			yield(nil, err)

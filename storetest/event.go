@@ -23,6 +23,7 @@ func eventTests() []contractTest {
 		{"Events/ConflictingLinkIgnored", testEventsConflictingLink},
 		{"Events/Filters", testEventsFilters},
 		{"Events/Brief", testEventsBrief},
+		{"Events/Newest", testEventsNewest},
 		{"Events/ScanStopsEarly", testEventsScanStopsEarly},
 		{"Events/HasStoreInteraction", testEventsHasStoreInteraction},
 		{"Events/FindEventUsers", testEventsFindEventUsers},
@@ -502,5 +503,46 @@ func testEventsBrief(t *testing.T, s Stores) {
 			scanned = append(scanned, e)
 		}
 		equal(t, "brief ScanEvents "+tt.name, brief(scanned), brief(full))
+	}
+}
+
+// With Newest, a limit keeps the newest matching events, still listed in Seq order: across a
+// user's own events and those of an identity linked to them, with any other filter. Only
+// listing takes it; a scan streams from the oldest and refuses it.
+func testEventsNewest(t *testing.T, s Stores) {
+	dev := qianmian.IdentityRef{Channel: qianmian.ChannelApp, Type: qianmian.IdentityDevice, Value: "dev-n"}
+	buy := view("n-3", "u-1", "i-2", "s-a", 30)
+	buy.Type = qianmian.EventPurchase
+	login := anon("n-4", dev, "i-3", "s-a", 40)
+	login.UserID = "u-1"
+	create(t, s, view("n-0", "u-1", "i-1", "s-a", 0), anon("n-1", dev, "i-2", "s-b", 10),
+		view("n-2", "u-2", "i-1", "s-a", 20), buy, login, view("n-5", "u-1", "i-4", "s-b", 50),
+		view("n-6", "u-2", "i-4", "s-b", 5)) // stored last, happened early
+	for _, tt := range []struct {
+		name   string
+		filter qianmian.EventFilter
+		want   []string
+	}{
+		{"Log", qianmian.EventFilter{Limit: 3, Newest: true}, []string{"n-4", "n-5", "n-6"}},
+		{"User", qianmian.EventFilter{UserID: "u-1", Limit: 2, Newest: true}, []string{"n-4", "n-5"}},
+		// n-1 arrived anonymously, before its identity was linked: the second walk.
+		{"UserLinked", qianmian.EventFilter{UserID: "u-1", Limit: 4, Newest: true}, []string{"n-1", "n-3", "n-4", "n-5"}},
+		{"UserAll", qianmian.EventFilter{UserID: "u-1", Limit: 9, Newest: true}, []string{"n-0", "n-1", "n-3", "n-4", "n-5"}},
+		{"UserNoLimit", qianmian.EventFilter{UserID: "u-2", Newest: true}, []string{"n-2", "n-6"}},
+		{"UserTypes", qianmian.EventFilter{UserID: "u-1", Limit: 1, Newest: true,
+			Types: []qianmian.EventType{qianmian.EventPurchase, qianmian.EventClick}}, []string{"n-3"}},
+		{"UserSince", qianmian.EventFilter{UserID: "u-1", Limit: 2, Newest: true, Since: t0().Add(5 * time.Minute)}, []string{"n-4", "n-5"}},
+		{"Identity", qianmian.EventFilter{UserID: "u-1", Identity: &dev, Limit: 1, Newest: true}, []string{"n-1"}},
+		{"Store", qianmian.EventFilter{StoreID: "s-b", Limit: 2, Newest: true}, []string{"n-5", "n-6"}},
+	} {
+		found, err := s.Events.FindEvents(t.Context(), tt.filter)
+		must(t, err)
+		equal(t, "newest events "+tt.name, eventIDs(found), tt.want)
+	}
+	for _, err := range s.Events.ScanEvents(t.Context(), qianmian.EventFilter{UserID: "u-1", Limit: 2, Newest: true}) {
+		if err == nil || qianmian.ErrorCode(err) != qianmian.EINVALID {
+			t.Fatalf("ScanEvents with Newest: error %v, want one of code %s", err, qianmian.EINVALID)
+		}
+		break
 	}
 }
