@@ -371,16 +371,17 @@ func (e *Engine) userHistory(ctx context.Context, userID string, now time.Time) 
 	if err != nil {
 		return nil, nil, err
 	}
+	whole := len(all) < limit                          // every event of the user's
 	since := now.Add(-e.cfg.RebuildWindow).UnixMilli() // as the store compares Since
 	for _, ev := range all {
 		if ev.OccurredAt.UnixMilli() >= since {
 			recent = append(recent, ev)
 		}
-		if len(all) < limit && (ev.Type == qianmian.EventPurchase || ev.Type == qianmian.EventReturn) {
+		if whole && (ev.Type == qianmian.EventPurchase || ev.Type == qianmian.EventReturn) {
 			bought = append(bought, ev)
 		}
 	}
-	if len(all) < limit {
+	if whole {
 		return recent, bought, nil
 	}
 	bought, err = e.Events.FindEvents(ctx, qianmian.EventFilter{UserID: userID,
