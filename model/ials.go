@@ -73,6 +73,7 @@ type IALS struct {
 	basis    *ialsBasis // gram's eigenbasis, for folding in short histories; nil: solve directly
 	numUsers int
 	numItems int
+	memo     *foldMemo // the latest histories folded in for scoring; nil remembers none
 }
 
 // Name returns "ials".
@@ -163,6 +164,7 @@ func (m *IALS) Fit(ctx context.Context, d *Dataset) error {
 	fitted := &IALS{Config: m.Config, k: k, numUsers: nu, numItems: ni, users: users, items: items,
 		gram: s.gram(items)}
 	fitted.basis = newIALSBasis(fitted.gram, items, k, c.Workers)
+	fitted.memo = newFoldMemo()
 	if c.HistoryHalfLife > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -353,7 +355,9 @@ func (m *IALS) foldInto(x []float32, items []int32, weights []float32, times []i
 // ScoreHistory writes into dst the score of every item for a user with the given history,
 // folding it in first (see FoldIn).
 func (m *IALS) ScoreHistory(items []int32, weights []float32, times []int64, dst []float32) {
-	m.scoreVector(m.FoldIn(items, weights, times), dst)
+	s := m.foldScratch(items, weights, times)
+	m.scoreVector(s.x, dst)
+	ialsFoldPool.Put(s)
 }
 
 // ScoreHistorySubset scores the items of subset only: one fold-in and a dot product per
@@ -365,11 +369,20 @@ func (m *IALS) ScoreHistorySubset(items []int32, weights []float32, times []int6
 }
 
 // foldScratch folds the history in on a pooled scratch, whose x is then the vector: no
-// allocation per request. Put it back when done with x.
+// allocation per request, and no fold at all for a history the memo holds. Put it back when
+// done with x.
 func (m *IALS) foldScratch(items []int32, weights []float32, times []int64) *ialsFold {
 	s := ialsFoldPool.Get().(*ialsFold)
 	s.x = slices.Grow(s.x[:0], m.k)[:m.k]
-	m.foldInto(s.x, items, weights, times, s)
+	if m.memo == nil {
+		m.foldInto(s.x, items, weights, times, s)
+		return s
+	}
+	h := historyHash(items, weights, times)
+	if !m.memo.get(h, items, weights, times, s.x) {
+		m.foldInto(s.x, items, weights, times, s)
+		m.memo.put(h, items, weights, times, s.x)
+	}
 	return s
 }
 
@@ -489,6 +502,7 @@ func (m *IALS) ReadFrom(r io.Reader) (int64, error) {
 	m.numUsers, m.numItems = len(users)/k, len(items)/k
 	m.gram = newIALSSolver(c).gram(items)
 	m.basis = newIALSBasis(m.gram, items, k, c.Workers)
+	m.memo = newFoldMemo()
 	return d.n, nil
 }
 

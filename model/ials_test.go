@@ -448,7 +448,8 @@ func BenchmarkIALS_FoldIn(b *testing.B) {
 // BenchmarkIALS_ScoreSubset scores a store's 800 items out of a 100,000-item catalogue
 // (the large demo world's proportions, 64 factors) for a served history: gathered from the
 // catalogue's rows (ScoreHistorySubset) and from the stock's packed vectors (ScorePrepared),
-// each request for one of 500 stores, as a server sees them.
+// each request for one of 500 stores, as a server sees them: the same visitor (whose history
+// the fold memo then holds), and a new visitor every request.
 func BenchmarkIALS_ScoreSubset(b *testing.B) {
 	const items, stock, stores = 100_000, 800, 500
 	d := syntheticWorld(20_000, items, 400_000, 3)
@@ -479,6 +480,16 @@ func BenchmarkIALS_ScoreSubset(b *testing.B) {
 		for b.Loop() {
 			m.ScorePrepared(hist, weights, times, subsets[s], preps[s], nil, dst)
 			s = (s + 7) % stores
+		}
+	})
+	// A new visitor every request, so each history is folded in (the runs above fold one
+	// history once and then find it remembered).
+	b.Run("prepared-new-visitors", func(b *testing.B) {
+		s, u := 0, int32(0)
+		for b.Loop() {
+			hist, weights, times := d.Row(u)
+			m.ScorePrepared(hist, weights, times, subsets[s], preps[s], nil, dst)
+			s, u = (s+7)%stores, (u+1)%int32(d.NumUsers())
 		}
 	})
 }
