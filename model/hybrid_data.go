@@ -399,14 +399,15 @@ type candParams struct {
 // user's own most recent m items instead — and s.x with their feature rows.
 func (h *hybridData) candidates(u int32, bases []Model, p candParams, s *candScratch) {
 	items, weights, times := h.d.Row(u)
-	h.candidatesOf(items, weights, times, func(b int, sc []float32) { bases[b].ScoreUser(u, sc) }, len(bases), p, nil, s)
+	h.candidatesOf(items, weights, times, func(b int, sc []float32) { bases[b].ScoreUser(u, sc) }, len(bases), p, nil, nil, s)
 }
 
 // candidatesOf is candidates for any history in Row form (distinct items sorted by index,
 // summed weights, latest times); score fills base b's scores of every item, or, when allow
 // is not nil, at least of the items of allow (sorted, distinct), to which the candidates
-// are then restricted.
-func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int64, score func(b int, sc []float32), nb int, p candParams, allow []int32, s *candScratch) {
+// are then restricted. popAllow, when not nil, is allow in popOrder's order, so the
+// popularity fill need not walk the catalogue.
+func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int64, score func(b int, sc []float32), nb int, p candParams, allow, popAllow []int32, s *candScratch) {
 	s.stamp++
 	if s.stamp == 0 { // wrapped: reset the marks
 		clear(s.seen)
@@ -470,8 +471,12 @@ func (h *hybridData) candidatesOf(items []int32, weights []float32, times []int6
 			add(i)
 		}
 	}
-	for k, taken := 0, 0; k < len(h.popOrder) && taken < p.m; k++ {
-		if i := h.popOrder[k]; ok(i) && (p.repeat || s.seen[i] != s.stamp) {
+	byPop := h.popOrder
+	if popAllow != nil {
+		byPop = popAllow
+	}
+	for k, taken := 0, 0; k < len(byPop) && taken < p.m; k++ {
+		if i := byPop[k]; ok(i) && (p.repeat || s.seen[i] != s.stamp) {
 			add(i)
 			taken++
 		}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -454,6 +455,7 @@ func (m *Hybrid) ScoreHistorySubset(items []int32, weights []float32, times []in
 type hybridPrep struct {
 	m     *Hybrid
 	allow []int32
+	pop   []int32 // allow in popularity order, as popOrder lists them
 	bases []any
 }
 
@@ -469,7 +471,11 @@ func (m *Hybrid) PrepareSubset(subset []int32) (any, int) {
 			p.allow = append(p.allow, i)
 		}
 	}
-	size, prepared := 4*cap(p.allow), false
+	// The candidates' popularity fill walks the catalogue by popularity for the subset's
+	// items: at 800 of 100,000 items that took ~12,000 steps a request, each a cache miss.
+	p.pop = slices.Clone(p.allow)
+	slices.SortStableFunc(p.pop, func(a, b int32) int { return cmp.Compare(m.data.pop[b], m.data.pop[a]) })
+	size, prepared := 4*cap(p.allow)+4*cap(p.pop), false
 	for b, base := range m.Bases {
 		if ps, ok := base.(PreparedScorer); ok {
 			var n int
@@ -551,10 +557,10 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 		}
 	}
 	mi, mw, mt := mergeHistory(hi, hw, ht)
-	var allow, list []int32
+	var allow, list, popAllow []int32
 	if subset != nil {
 		if prep != nil {
-			allow = prep.allow
+			allow, popAllow = prep.allow, prep.pop
 		} else {
 			s.allow = s.allow[:0]
 			for _, i := range subset {
@@ -578,7 +584,7 @@ func (m *Hybrid) scoreHistory(items []int32, weights []float32, times []int64, s
 		}
 		scorers[b].ScoreHistory(hi, hw, ht, sc)
 	}
-	m.data.candidatesOf(mi, mw, mt, score, len(m.Bases), candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, allow, s)
+	m.data.candidatesOf(mi, mw, mt, score, len(m.Bases), candParams{m: c.Candidates, repeat: m.repeat, halfLife: c.HistoryHalfLife}, allow, popAllow, s)
 	inf := float32(math.Inf(-1))
 	if subset == nil {
 		for j := range dst {
