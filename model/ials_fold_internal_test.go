@@ -14,24 +14,10 @@ import (
 func TestIALS_WoodburyFoldInMatchesTheDirectSolve(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(4, 4))
-	b := NewDatasetBuilder()
 	const items = 400
-	for i := range items {
-		b.Items.Add(fmt.Sprint("i", i))
-	}
-	for u := range 600 {
-		uid := b.Users.Add(fmt.Sprint("u", u))
-		for k := range 12 {
-			b.AddIndex(uid, int32(rng.IntN(items)*rng.IntN(items)/items), float32(1+rng.IntN(3)), int64(1_000_000+k*3600))
-		}
-	}
-	d := b.Build()
 	c := DefaultIALSConfig()
 	c.Factors, c.Epochs, c.HistoryHalfLife, c.HistoryAlpha = 16, 4, 86400, 3
-	m := &IALS{Config: c}
-	if err := m.Fit(context.Background(), d); err != nil {
-		t.Fatal(err)
-	}
+	m := fitRandomIALS(t, c, items, 600, 12, func() int32 { return int32(rng.IntN(items) * rng.IntN(items) / items) }, rng)
 	if m.basis == nil {
 		t.Fatal("no eigenbasis after Fit")
 	}
@@ -90,4 +76,25 @@ func TestIALS_WoodburyFoldInMatchesTheDirectSolve(t *testing.T) {
 	if woodbury < 50 || woodbury > 290 {
 		t.Fatalf("Woodbury took %d of 300 histories: want both paths exercised", woodbury)
 	}
+}
+
+// fitRandomIALS fits iALS with config c on users who each interact with per items drawn by
+// pick (of items), with weights 1–3 drawn from rng, an hour apart.
+func fitRandomIALS(t *testing.T, c IALSConfig, items, users, per int, pick func() int32, rng *rand.Rand) *IALS {
+	t.Helper()
+	b := NewDatasetBuilder()
+	for i := range items {
+		b.Items.Add(fmt.Sprint("i", i))
+	}
+	for u := range users {
+		uid := b.Users.Add(fmt.Sprint("u", u))
+		for k := range per {
+			b.AddIndex(uid, pick(), float32(1+rng.IntN(3)), int64(1_000_000+k*3600))
+		}
+	}
+	m := &IALS{Config: c}
+	if err := m.Fit(context.Background(), b.Build()); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,8 +1,6 @@
 package model
 
 import (
-	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -13,23 +11,10 @@ import (
 func memoIALS(t *testing.T) (*IALS, int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
-	b := NewDatasetBuilder()
 	const items = 300
-	for i := range items {
-		b.Items.Add(fmt.Sprint("i", i))
-	}
-	for u := range 400 {
-		uid := b.Users.Add(fmt.Sprint("u", u))
-		for k := range 10 {
-			b.AddIndex(uid, int32(rng.IntN(items)), float32(1+rng.IntN(3)), int64(1_000_000+k*3600))
-		}
-	}
 	c := DefaultIALSConfig()
 	c.Factors, c.Epochs = 16, 3
-	m := &IALS{Config: c}
-	if err := m.Fit(context.Background(), b.Build()); err != nil {
-		t.Fatal(err)
-	}
+	m := fitRandomIALS(t, c, items, 400, 10, func() int32 { return int32(rng.IntN(items)) }, rng)
 	if m.memo == nil {
 		t.Fatal("Fit left no fold memo")
 	}
