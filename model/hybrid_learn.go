@@ -472,7 +472,8 @@ func (m *Hybrid) PrepareSubset(subset []int32) (any, int) {
 		}
 	}
 	// The candidates' popularity fill walks the catalogue by popularity for the subset's
-	// items: at 800 of 100,000 items that took ~12,000 steps a request, each a cache miss.
+	// items: at 800 of 100,000 items and 100 candidates, about 12,500 steps a request, each a
+	// random read of a 400 KB table.
 	p.pop = slices.Clone(p.allow)
 	slices.SortStableFunc(p.pop, func(a, b int32) int { return cmp.Compare(m.data.pop[b], m.data.pop[a]) })
 	size, prepared := 4*cap(p.allow)+4*cap(p.pop), false
