@@ -83,7 +83,6 @@ type Sequential struct {
 	lambda float32   // the absolute penalty used
 
 	pool sync.Pool // *seqAcc
-	memo *seqMemo  // the phases' sums of the latest histories scored; nil remembers none
 }
 
 // seqCSR is a sparse matrix in compressed rows.
@@ -196,8 +195,6 @@ func appendStep(hist []int32, item int32) []int32 {
 // or when a value is NaN is the running maximum stale, and flush takes it the long way.
 type seqAcc struct {
 	val     []float32
-	sums    []float32 // phases' sums while a memo entry is made; clear between requests
-	idx     []int32   // the items sums holds
 	touched []int32
 	top     float32 // max(0, every touched value), unless stale
 	stale   bool
@@ -274,28 +271,6 @@ func (a *seqAcc) flush(dst []float32, weight float32, only []int32) {
 	a.reset()
 }
 
-// flushTo is flush into sums for every touched entry, appending to idx each entry of sums
-// it makes non-zero from zero, and returns idx. (An entry that a later phase cancels to 0
-// and another touches again is listed twice; both get its final sum.)
-func (a *seqAcc) flushTo(sums []float32, weight float32, idx []int32) []int32 {
-	acc := a.val
-	top := a.top
-	if a.stale {
-		top = a.max()
-	}
-	if top > 0 && weight != 0 {
-		f := weight / top
-		for _, j := range a.touched {
-			if sums[j] == 0 {
-				idx = append(idx, j)
-			}
-			sums[j] += f * acc[j]
-		}
-	}
-	a.reset()
-	return idx
-}
-
 // max returns max(0, every touched value) as the builtin max would fold them: NaN if any
 // is NaN. It tests rather than folds, since a new maximum is rare and a fold would chain
 // every step to the one before.
@@ -326,6 +301,18 @@ func (a *seqAcc) reset() {
 // NumItems entries; any beyond (items added since Fit) score 0. With a subset (not nil),
 // only its entries are exact: the others may hold anything.
 func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
+	if subset == nil {
+		clear(dst)
+	} else {
+		// The sparse steps below add to the entries they touch, in the same order as for
+		// the whole catalogue, so the subset's scores are the same floats.
+		for _, i := range subset {
+			if i >= 0 && int(i) < len(dst) {
+				dst[i] = 0
+			}
+		}
+	}
+	dst = dst[:m.n]
 	c := m.Config
 	s, _ := m.pool.Get().(*seqAcc)
 	if s == nil || len(s.val) != m.n {
@@ -334,29 +321,33 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	// s goes back to the pool on the way out, not deferred: a scratch that a panic left
 	// half-filled (entries set that its touched list does not yet hold) must not be reused.
 
-	// dst gets the phases' sums: from the memo, or accumulated here.
-	if subset == nil {
-		clear(dst)
-	} else {
-		for _, i := range subset {
-			if i >= 0 && int(i) < len(dst) {
-				dst[i] = 0
-			}
+	recent := hist[max(0, len(hist)-c.History):]
+	w := float32(1)
+	for k := len(recent) - 1; k >= 0; k-- {
+		idx, val := m.trans.row(recent[k])
+		s.add(idx, val, w)
+		w *= c.HistoryDecay
+	}
+	scored := len(s.touched) > 0
+	s.flush(dst, 1, subset)
+
+	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
+		m.twoStep(s, recent, dst, subset)
+	}
+	if c.Similarity > 0 {
+		recent = hist[max(0, len(hist)-c.SimilarityHistory):]
+		w = 1
+		for k := len(recent) - 1; k >= 0; k-- {
+			idx, val := m.sim.row(recent[k])
+			s.add(idx, val, w)
+			w *= c.SimilarityDecay
 		}
+		scored = scored || len(s.touched) > 0
+		s.flush(dst, c.Similarity, subset)
 	}
-	var scored bool
-	if e := m.remembered(hist, s); e != nil {
-		scored = e.scored
-		m.writeSums(e, s, dst, subset)
-	} else {
-		// The sparse steps add to the entries they touch, in the same order as for the
-		// whole catalogue, so the subset's scores are the same floats.
-		scored = m.accumulate(hist, s, func(w float32) { s.flush(dst, w, subset) })
-	}
-	dst = dst[:m.n]
 	if c.Repeat > 0 {
-		recent := hist[max(0, len(hist)-c.History):]
-		w := c.Repeat
+		recent = hist[max(0, len(hist)-c.History):]
+		w = c.Repeat
 		for k := len(recent) - 1; k >= 0; k-- {
 			if i := recent[k]; int(i) < len(dst) {
 				dst[i] += w
@@ -395,97 +386,14 @@ func (m *Sequential) score(hist []int32, dst []float32, subset []int32) {
 	m.pool.Put(s)
 }
 
-// accumulate adds the transition, two-step and similarity rows of the history's latest
-// steps into s, one phase at a time, calling flush with each phase's weight to consume
-// it, and reports whether a transition or similarity row touched any item.
-func (m *Sequential) accumulate(hist []int32, s *seqAcc, flush func(weight float32)) bool {
-	c := m.Config
-	recent := hist[max(0, len(hist)-c.History):]
+// twoStep adds TwoStep × the two-step transition score, scaled to a maximum of 1: the
+// recent items' two-step rows, the k-th latest weighing HistoryDecay^k.
+func (m *Sequential) twoStep(s *seqAcc, recent []int32, dst []float32, subset []int32) {
 	w := float32(1)
 	for k := len(recent) - 1; k >= 0; k-- {
-		idx, val := m.trans.row(recent[k])
+		idx, val := m.two.row(recent[k])
 		s.add(idx, val, w)
-		w *= c.HistoryDecay
+		w *= m.Config.HistoryDecay
 	}
-	scored := len(s.touched) > 0
-	flush(1)
-	if c.TwoStep > 0 && len(m.two.ptr) == m.n+1 {
-		// Two-step transitions: the recent items' two-step rows, the k-th latest weighing
-		// HistoryDecay^k.
-		w = 1
-		for k := len(recent) - 1; k >= 0; k-- {
-			idx, val := m.two.row(recent[k])
-			s.add(idx, val, w)
-			w *= c.HistoryDecay
-		}
-		flush(c.TwoStep)
-	}
-	if c.Similarity > 0 {
-		recent = hist[max(0, len(hist)-c.SimilarityHistory):]
-		w = 1
-		for k := len(recent) - 1; k >= 0; k-- {
-			idx, val := m.sim.row(recent[k])
-			s.add(idx, val, w)
-			w *= c.SimilarityDecay
-		}
-		scored = scored || len(s.touched) > 0
-		flush(c.Similarity)
-	}
-	return scored
-}
-
-// remembered returns the memo's entry for the history's latest steps (all accumulate
-// reads). A history seen for the first time gets none and is accumulated straight into the
-// caller's scores, at no extra cost: many visitors rank once between two events. On its
-// second sighting the entry is made (about twice the work of accumulating: every touched
-// item's sum is kept, not only the subset's), and later sightings read it.
-func (m *Sequential) remembered(hist []int32, s *seqAcc) *seqEntry {
-	if m.memo == nil {
-		return nil
-	}
-	c := m.Config
-	steps := hist[max(0, len(hist)-max(c.History, c.SimilarityHistory)):]
-	h := stepsHash(steps)
-	e, again := m.memo.get(h, steps)
-	if e != nil || !again {
-		return e
-	}
-	if len(s.sums) != m.n {
-		s.sums = make([]float32, m.n)
-	}
-	idx := s.idx[:0]
-	scored := m.accumulate(hist, s, func(w float32) { idx = s.flushTo(s.sums, w, idx) })
-	e = &seqEntry{hash: h, steps: slices.Clone(steps), idx: slices.Clone(idx),
-		val: make([]float32, len(idx)), scored: scored}
-	for k, j := range idx {
-		e.val[k] = s.sums[j]
-		s.sums[j] = 0
-	}
-	s.idx = idx[:0]
-	m.memo.put(e)
-	return e
-}
-
-// writeSums writes an entry's sums into dst: every item for a nil subset (dst clear), else
-// the subset's items (each already 0), through s's clear accumulator, since a subset may
-// be in any order with repeats.
-func (m *Sequential) writeSums(e *seqEntry, s *seqAcc, dst []float32, subset []int32) {
-	if subset == nil {
-		for k, j := range e.idx {
-			dst[j] = e.val[k]
-		}
-		return
-	}
-	acc := s.val
-	for k, j := range e.idx {
-		acc[j] = e.val[k]
-	}
-	for _, i := range subset {
-		if i >= 0 && int(i) < len(acc) {
-			dst[i] = acc[i]
-		}
-	}
-	for _, j := range e.idx {
-		acc[j] = 0
-	}
+	s.flush(dst, m.Config.TwoStep, subset)
 }

@@ -104,7 +104,6 @@ func (m *Sequential) ReadFrom(r io.Reader) (int64, error) {
 	m.trans, m.sim, m.users, m.two = mats[0], mats[1], mats[2], two
 	m.scale, m.pop = scale, pop
 	m.pool = sync.Pool{}
-	m.memo = newSeqMemo(seqMemoBytes)
 	return d.n, nil
 }
 

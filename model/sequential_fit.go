@@ -67,7 +67,6 @@ func (m *Sequential) Fit(ctx context.Context, d *Dataset) error {
 	m.n, m.trans, m.two, m.scale, m.sim, m.pop, m.lambda = n, trans, two, scale, sim, pop, lambda
 	m.users = seqLatest(&seqs, max(c.History, c.SimilarityHistory))
 	m.pool = sync.Pool{}
-	m.memo = newSeqMemo(seqMemoBytes)
 	return nil
 }
 

@@ -457,20 +457,8 @@ func TestSeqAcc_RunningMaximumIsTheMaximum(t *testing.T) {
 // BenchmarkSequential_ScoreHistorySubset scores histories of 50 items for a store's stock
 // of 800 items (plus the history's items, as the hybrid asks) out of a 100,000-item
 // catalogue, the serving path's shape: transition and two-step rows of up to 200 for the 8
-// latest items, similarity rows of up to 100 for all 50. 64 histories in turn, so from the
-// second round on the memo holds each (a visitor's further rankings).
+// latest items, similarity rows of up to 100 for all 50.
 func BenchmarkSequential_ScoreHistorySubset(b *testing.B) {
-	benchSeqSubset(b, 64)
-}
-
-// BenchmarkSequential_ScoreHistorySubsetNewVisitors is the same with 8,192 histories in
-// turn, more than the memo holds: every request accumulates its history's rows (a visitor's
-// first ranking, or the first after an event) and fills a memo entry.
-func BenchmarkSequential_ScoreHistorySubsetNewVisitors(b *testing.B) {
-	benchSeqSubset(b, 8192)
-}
-
-func benchSeqSubset(b *testing.B, histories int) {
 	const items, cats, stock = 100_000, 400, 800
 	d := seqSpeedDataset(items, cats, 20_000, 20, 1)
 	m := &Sequential{Config: DefaultSequentialConfig()}
@@ -488,7 +476,7 @@ func benchSeqSubset(b *testing.B, histories int) {
 		times   []int64
 		subset  []int32
 	}
-	reqs := make([]request, histories)
+	reqs := make([]request, 64)
 	for q := range reqs {
 		h := seqSpeedHistory(rng, items, cats, 50)
 		r := request{items: h, weights: make([]float32, len(h)), times: make([]int64, len(h))}
