@@ -459,8 +459,8 @@ type hybridPrep struct {
 	bases []any
 }
 
-// PrepareSubset lets every base that is a PreparedScorer prepare the subset; nil when none
-// prepared anything.
+// PrepareSubset keeps the subset's items the fit knows, in index and in popularity order,
+// and lets every base that is a PreparedScorer prepare them; nil for an unfitted hybrid.
 func (m *Hybrid) PrepareSubset(subset []int32) (any, int) {
 	if m.data == nil || m.ranker == nil {
 		return nil, 0
@@ -476,17 +476,13 @@ func (m *Hybrid) PrepareSubset(subset []int32) (any, int) {
 	// random read of a 400 KB table.
 	p.pop = slices.Clone(p.allow)
 	slices.SortStableFunc(p.pop, func(a, b int32) int { return cmp.Compare(m.data.pop[b], m.data.pop[a]) })
-	size, prepared := 4*cap(p.allow)+4*cap(p.pop), false
+	size := 4*cap(p.allow) + 4*cap(p.pop)
 	for b, base := range m.Bases {
 		if ps, ok := base.(PreparedScorer); ok {
 			var n int
 			p.bases[b], n = ps.PrepareSubset(p.allow)
 			size += n
-			prepared = prepared || p.bases[b] != nil
 		}
-	}
-	if !prepared {
-		return nil, 0
 	}
 	return p, size
 }
