@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"time"
 
@@ -36,15 +37,54 @@ func (s *Server) handleEventsCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	records, checked, err := splitEvents(body)
+	events, resp, err := s.decodeInSlot(r.Context(), p, body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	for _, rej := range resp.Rejected {
+		s.metrics.rejected.WithLabelValues(rej.Field).Inc()
+	}
+
+	if len(events) > 0 {
+		res, err := s.Events.CreateEvents(r.Context(), events)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp.Accepted, resp.Duplicates = res.Accepted, res.Duplicates
+		s.metrics.accepted.Add(float64(res.Accepted))
+		s.metrics.duplicates.Add(float64(res.Duplicates))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// decodeInSlot is decodeEvents in one of the server's decode slots (Server.DecodeSlots):
+// decoding is pure CPU work, and the storage's one event writer, which every batch then
+// waits for, must not queue behind a burst of it for a core. It gives up with EUNAVAILABLE
+// when ctx ends before a slot is free.
+func (s *Server) decodeInSlot(ctx context.Context, p qianmian.Principal, body []byte) ([]*qianmian.Event, eventsResponse, error) {
+	select {
+	case s.decodeSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, eventsResponse{}, qianmian.Errorf(qianmian.EUNAVAILABLE, "the request ended while waiting to be decoded")
+	}
+	defer func() { <-s.decodeSlots }()
+	return s.decodeEvents(p, body)
+}
+
+// decodeEvents decodes and validates each record of an events body as p posts it. An error
+// fails the whole body (not an array or NDJSON, or a malformed array); a bad record is only
+// listed in the response's rejections.
+func (s *Server) decodeEvents(p qianmian.Principal, body []byte) ([]*qianmian.Event, eventsResponse, error) {
+	resp := eventsResponse{Rejected: []eventReject{}}
+	records, checked, err := splitEvents(body)
+	if err != nil {
+		return nil, resp, err
+	}
 
 	now := s.Now()
 	events := make([]*qianmian.Event, 0, len(records))
-	resp := eventsResponse{Rejected: []eventReject{}}
 	wellFormed := true
 	for i, raw := range records {
 		e, ok, err := decodeEvent(p, raw, now)
@@ -63,25 +103,10 @@ func (s *Server) handleEventsCreate(w http.ResponseWriter, r *http.Request) {
 		// The array was split without checking it, and some record was not seen whole by
 		// the fast decoder: check the body now, so a malformed one fails as a whole.
 		if _, err := splitArray(body, "events"); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, resp, err
 		}
 	}
-	for _, rej := range resp.Rejected {
-		s.metrics.rejected.WithLabelValues(rej.Field).Inc()
-	}
-
-	if len(events) > 0 {
-		res, err := s.Events.CreateEvents(r.Context(), events)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		resp.Accepted, resp.Duplicates = res.Accepted, res.Duplicates
-		s.metrics.accepted.Add(float64(res.Accepted))
-		s.metrics.duplicates.Add(float64(res.Duplicates))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	return events, resp, nil
 }
 
 // decodeEvent decodes and validates one record as p posts it (scopeEvent): a store's record
