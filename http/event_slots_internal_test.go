@@ -11,33 +11,26 @@ import (
 	"time"
 
 	"github.com/qianmian/qianmian"
+	"github.com/qianmian/qianmian/mock"
 )
 
-// countingEvents is the event service of the decode-slot tests: it counts the events it is
-// asked to store. Only CreateEvents is used.
-type countingEvents struct {
-	qianmian.EventService
-	stored atomic.Int64
-}
-
-func (c *countingEvents) CreateEvents(_ context.Context, events []*qianmian.Event) (qianmian.EventResult, error) {
-	c.stored.Add(int64(len(events)))
-	return qianmian.EventResult{Accepted: len(events)}, nil
-}
-
-// slotServer returns a server with one decode slot, already taken by the test.
-func slotServer(t *testing.T) (*Server, *countingEvents) {
+// slotServer returns a server with one decode slot, already taken by the test, and the
+// count of events its event service was asked to store.
+func slotServer(t *testing.T) (*Server, *atomic.Int64) {
 	t.Helper()
-	ev := &countingEvents{}
+	stored := new(atomic.Int64)
 	s := NewServer()
-	s.Events = ev
+	s.Events = &mock.EventService{CreateEventsFn: func(_ context.Context, events []*qianmian.Event) (qianmian.EventResult, error) {
+		stored.Add(int64(len(events)))
+		return qianmian.EventResult{Accepted: len(events)}, nil
+	}}
 	s.DecodeSlots = 1
 	s.Handler()
 	if cap(s.decodeSlots) != 1 {
 		t.Fatalf("decode slots = %d, want the 1 configured", cap(s.decodeSlots))
 	}
 	s.decodeSlots <- struct{}{}
-	return s, ev
+	return s, stored
 }
 
 func postOneEvent(ctx context.Context, s *Server) *httptest.ResponseRecorder {
@@ -59,13 +52,13 @@ func TestEventsCreate_WaitsForADecodeSlot(t *testing.T) {
 		t.Fatalf("answered %d while the only decode slot was taken: %s", rec.Code, rec.Body)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if n := ev.stored.Load(); n != 0 {
+	if n := ev.Load(); n != 0 {
 		t.Fatalf("%d events stored while the only decode slot was taken", n)
 	}
 	<-s.decodeSlots // free it
 	rec := <-done
-	if rec.Code != http.StatusOK || ev.stored.Load() != 1 {
-		t.Fatalf("after the slot freed: status %d, %d events stored, want 200 and 1: %s", rec.Code, ev.stored.Load(), rec.Body)
+	if rec.Code != http.StatusOK || ev.Load() != 1 {
+		t.Fatalf("after the slot freed: status %d, %d events stored, want 200 and 1: %s", rec.Code, ev.Load(), rec.Body)
 	}
 	// The handler gave its slot back: it is free for the next batch.
 	select {
@@ -92,7 +85,7 @@ func TestEventsCreate_GivesUpWaitingWhenTheRequestEnds(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || body.Error.Code != qianmian.EUNAVAILABLE {
 		t.Fatalf("status %d code %q, want 503 %q", rec.Code, body.Error.Code, qianmian.EUNAVAILABLE)
 	}
-	if n := ev.stored.Load(); n != 0 {
+	if n := ev.Load(); n != 0 {
 		t.Fatalf("%d events stored by a request that ended before decoding", n)
 	}
 	if len(s.decodeSlots) != 1 {
