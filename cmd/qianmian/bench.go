@@ -81,6 +81,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (bench.Config, bool, Confi
 	fs.Int64Var(&cfg.Requests, "requests", 0, "stop after N requests (freshness: N probes); 0: no cap within --duration")
 	fs.IntVar(&cfg.Batch, "batch", 0, fmt.Sprintf("events a request: ingest (default %d) and mixed (default %d)", bench.DefaultBatch, bench.DefaultMixedBatch))
 	fs.IntVar(&cfg.MaxUsers, "users", bench.DefaultMaxUsers, "list at most this many users to pick visitors from")
+	fs.IntVar(&cfg.MaxStores, "stores", bench.DefaultMaxStores, "list at most this many stores to rank and post events at")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	logCfg.logFlags(fs)
 	fs.Usage = func() {
@@ -113,6 +114,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (bench.Config, bool, Confi
 		return cfg, false, logCfg, usagef("bench: --batch must be between 1 and %d events, not %d", bench.MaxBatch, cfg.Batch)
 	case cfg.MaxUsers < 1:
 		return cfg, false, logCfg, usagef("bench: --users must be at least 1, not %d", cfg.MaxUsers)
+	case cfg.MaxStores < 1:
+		return cfg, false, logCfg, usagef("bench: --stores must be at least 1, not %d", cfg.MaxStores)
 	}
 	if *demo != "" {
 		b, err := os.ReadFile(*demo)

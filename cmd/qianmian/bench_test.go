@@ -31,6 +31,8 @@ func TestBench_BadFlags(t *testing.T) {
 		{with("recommend", "--duration", "0s"), "bench: --duration must be positive, not 0s"},
 		{with("recommend", "--duration", "soon"), `invalid value "soon" for flag -duration`},
 		{with("recommend", "--requests", "-1"), "bench: --requests must not be negative"},
+		{with("recommend", "--users", "0"), "bench: --users must be at least 1, not 0"},
+		{with("recommend", "--stores", "0"), "bench: --stores must be at least 1, not 0"},
 		{with("freshness", "--rate", "10"), "bench: --rate does not apply to freshness"},
 		{with("recommend", "--batch", "10"), "bench: --batch applies to ingest and mixed only, not recommend"},
 		{with("ingest", "--batch", "20000"), "bench: --batch must be between 1 and 10000 events, not 20000"},
