@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -55,6 +54,10 @@ func (t *trendTable) add(item int32, w float32, at int64, halfLife float64, limi
 	}
 }
 
+// prune keeps the keep strongest counters, decayed to the newest time among them (ties
+// to the lower item), and deletes the rest. A table prunes once per limit/2 additions,
+// and a region's busy table does so every few hundred events, so the strongest are
+// selected rather than sorted.
 func (t *trendTable) prune(keep int, halfLife float64) {
 	var newest int64
 	for _, c := range t.counts {
@@ -64,14 +67,54 @@ func (t *trendTable) prune(keep int, halfLife float64) {
 	for i, c := range t.counts {
 		all = append(all, trendItem{i, c.v * float32(halve(float64(newest-c.at), halfLife))})
 	}
-	slices.SortFunc(all, func(a, b trendItem) int {
-		if a.v != b.v {
-			return cmp.Compare(b.v, a.v)
-		}
-		return cmp.Compare(a.item, b.item)
-	})
-	for _, x := range all[keep:] {
+	selectStrongest(all, keep)
+	for _, x := range all[min(keep, len(all)):] {
 		delete(t.counts, x.item)
+	}
+}
+
+// stronger orders trend items by value, highest first, then by item.
+func stronger(a, b trendItem) bool {
+	return a.v > b.v || a.v == b.v && a.item < b.item
+}
+
+// selectStrongest reorders items so that its first k hold its k strongest (see stronger),
+// in no particular order: Hoare's selection, expected linear time.
+func selectStrongest(items []trendItem, k int) {
+	lo, hi := 0, len(items)-1
+	for lo < hi && k > lo && k <= hi {
+		// Median of three as the pivot, moved to lo.
+		mid := lo + (hi-lo)/2
+		if stronger(items[mid], items[lo]) {
+			items[mid], items[lo] = items[lo], items[mid]
+		}
+		if stronger(items[hi], items[lo]) {
+			items[hi], items[lo] = items[lo], items[hi]
+		}
+		if stronger(items[hi], items[mid]) {
+			items[hi], items[mid] = items[mid], items[hi]
+		}
+		// items[lo] is now the strongest of the three, items[mid] the median.
+		items[lo], items[mid] = items[mid], items[lo]
+		pivot := items[lo]
+		// Partition items[lo+1:hi+1] into those stronger than the pivot, then the rest.
+		p := lo
+		for j := lo + 1; j <= hi; j++ {
+			if stronger(items[j], pivot) {
+				p++
+				items[p], items[j] = items[j], items[p]
+			}
+		}
+		items[lo], items[p] = items[p], items[lo]
+		// items[:p] (from lo) are stronger than the pivot, now at p; the rest are weaker.
+		switch {
+		case p == k || p == k-1:
+			return
+		case p > k:
+			hi = p - 1
+		default:
+			lo = p + 1
+		}
 	}
 }
 
