@@ -67,10 +67,10 @@ func BenchmarkTrendTable_Add(b *testing.B) {
 	for k := range items {
 		items[k] = int32(rng.IntN(4000))
 	}
-	cap := DefaultEngineConfig().TrendingCap
+	limit := DefaultEngineConfig().TrendingCap
 	tt := &trendTable{counts: map[int32]trendCount{}}
 	b.ReportAllocs()
 	for k := 0; b.Loop(); k++ {
-		tt.add(items[k&(len(items)-1)], 1, int64(k/64), 86400, cap)
+		tt.add(items[k&(len(items)-1)], 1, int64(k/64), 86400, limit)
 	}
 }
